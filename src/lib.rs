@@ -1,0 +1,14 @@
+//! hedgesim: an agent-based Monte Carlo model of omnidirectional hedging.
+//!
+//! Kazakhstan (the hedger) spreads trade and diplomatic attention over its
+//! partners; partners reciprocate, great powers push back and coerce, and
+//! transport corridors can be disrupted. The crate reads TOML scenario files
+//! ([`scenario`]), simulates the reference model of `docs/model.md`
+//! ([`model`]), runs Monte Carlo batches in parallel with results that are
+//! bit-identical for any thread count or machine split ([`engine`]),
+//! accumulates streaming statistics ([`stats`]) and writes result tables
+//! ([`output`]).
+
+pub mod model;
+pub mod scenario;
+pub mod stats;

@@ -1,0 +1,134 @@
+//! Error messages about a scenario file that name file, line, column, key
+//! and a fix.
+//!
+//! Validation never stops at the first problem: every check pushes a
+//! [`Diagnostic`] and the caller receives all of them at once, sorted by
+//! position, as a [`ScenarioErrors`].
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Byte range in the file that the problem points at.
+    pub span: Range<usize>,
+    /// Dotted path of the key, e.g. `partner[3].leverage` (empty for syntax errors).
+    pub key: String,
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { span, key: key.into(), message: message.into(), help: None }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = &source[..floor_char_boundary(source, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// All problems found in one scenario file.
+#[derive(Debug, Clone)]
+pub struct ScenarioErrors {
+    pub path: PathBuf,
+    /// (line, column, diagnostic), sorted by position.
+    pub items: Vec<(usize, usize, Diagnostic)>,
+}
+
+impl ScenarioErrors {
+    pub fn new(path: &Path, source: &str, mut diagnostics: Vec<Diagnostic>) -> Self {
+        diagnostics.sort_by_key(|d| (d.span.start, d.key.clone()));
+        diagnostics.dedup();
+        let items = diagnostics
+            .into_iter()
+            .map(|d| {
+                let (line, col) = line_col(source, d.span.start);
+                (line, col, d)
+            })
+            .collect();
+        Self { path: path.to_path_buf(), items }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.path.display();
+        for (i, (line, col, d)) in self.items.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{file}:{line}:{col}: error")?;
+            if !d.key.is_empty() {
+                write!(f, " in `{}`", d.key)?;
+            }
+            write!(f, ": {}", d.message)?;
+            if let Some(help) = &d.help {
+                write!(f, "\n  help: {help}")?;
+            }
+        }
+        let n = self.items.len();
+        write!(f, "\n{file}: {n} error{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+impl std::error::Error for ScenarioErrors {}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let src = "a = 1\nbb = 2\n";
+        assert_eq!(line_col(src, 0), (1, 1));
+        assert_eq!(line_col(src, 6), (2, 1));
+        assert_eq!(line_col(src, 9), (2, 4));
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["leverage", "assertiveness", "access"];
+        assert_eq!(suggest("leverge", keys), Some("leverage"));
+        assert_eq!(suggest("zzz", keys), None);
+    }
+}

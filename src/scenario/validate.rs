@@ -1,0 +1,864 @@
+//! From TOML text to a validated [`Scenario`]: defaults, ranges, references.
+//!
+//! Each `read_*` function reads one table through a [`TableReader`], fills in
+//! the defaults of MODEL.md, checks ranges and pushes a [`Diagnostic`] for
+//! every problem, then goes on. References between tables (rivals,
+//! corridors, controllers, event targets) are resolved once all partners and
+//! corridors are known. The result is either a complete scenario or the full
+//! list of what is wrong.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use toml::de::DeTable;
+
+use super::diagnostics::{suggest, Diagnostic, ScenarioErrors};
+use super::params::{self, ParamSpec, CORRIDOR_PARAMS, HEDGER_PARAMS, MODEL_PARAMS, PARTNER_PARAMS};
+use super::reader::{At, TableReader};
+use super::*;
+
+/// Largest number of runs one batch may have (histogram counts are `u32`).
+pub const MAX_RUNS: u64 = u32::MAX as u64;
+
+/// Parse and validate scenario text; `path` is used in messages only.
+pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, ScenarioErrors> {
+    let mut diags = Vec::new();
+    let doc = match DeTable::parse(source) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            diags.push(
+                Diagnostic::new(span, "", format!("TOML syntax error: {}", e.message().trim()))
+                    .with_help("see https://toml.io for the syntax"),
+            );
+            return Err(ScenarioErrors::new(path, source, diags));
+        }
+    };
+    let mut root = TableReader::new(doc.get_ref(), "", 0..0);
+    let scenario = read_document(&mut root, &mut diags);
+    root.finish(&mut diags);
+    match scenario {
+        Some(s) if diags.is_empty() => Ok(s),
+        _ => {
+            if diags.is_empty() {
+                // Every `None` above is accompanied by a diagnostic; this is a guard.
+                diags.push(Diagnostic::new(0..0, "", "invalid scenario"));
+            }
+            Err(ScenarioErrors::new(path, source, diags))
+        }
+    }
+}
+
+fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Scenario> {
+    let header = read_header(root, diags);
+    let (runs, seed) = read_monte_carlo(root, diags);
+    let model = read_model(root, diags);
+    let (partners_raw, groups, blocs) = read_partners(root, diags);
+    let corridors_raw = read_corridors(root, diags);
+    let hedger = read_hedger(root, &partners_raw, diags);
+    let outputs = read_outputs(root, diags);
+    let classification = read_classification(root, diags);
+
+    let partner_ids: Vec<String> = partners_raw.iter().map(|p| p.partner.id.clone()).collect();
+    let corridor_ids: Vec<String> = corridors_raw.iter().map(|c| c.corridor.id.clone()).collect();
+    let partner_index: HashMap<&str, usize> = partner_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let corridor_index: HashMap<&str, usize> = corridor_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let partner_groups: Vec<usize> = partners_raw.iter().map(|p| p.partner.group).collect();
+    let names =
+        Names { partner_index: &partner_index, corridor_index: &corridor_index, groups: &groups, partner_groups: &partner_groups };
+
+    let partners = resolve_partners(partners_raw, &names, diags);
+    let corridors = resolve_corridors(corridors_raw, &names, diags);
+    let header = header?;
+    let events = read_events(root, &names, &header, diags);
+
+    Some(Scenario {
+        name: header.name,
+        description: header.description,
+        base_year: header.base_year,
+        horizon: header.horizon,
+        steps_per_year: header.steps_per_year,
+        runs: runs?,
+        seed: seed?,
+        model: model?,
+        hedger: hedger?,
+        partners: partners?,
+        corridors: corridors?,
+        events,
+        outputs: outputs?,
+        classification: classification?,
+        groups,
+        blocs,
+    })
+}
+
+struct Header {
+    name: String,
+    description: String,
+    base_year: i32,
+    horizon: i32,
+    steps_per_year: u32,
+}
+
+fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Header> {
+    let Some(mut t) = root.table("scenario", diags) else {
+        diags.push(root.missing("scenario", "add a [scenario] table with name, base_year and horizon"));
+        return None;
+    };
+    let name = t.string("name", diags);
+    let description = t.string("description", diags).map(|d| d.value).unwrap_or_default();
+    let base_year = t.i64("base_year", diags);
+    let horizon = t.i64("horizon", diags);
+    let steps = t.i64("steps_per_year", diags);
+    let mut ok = true;
+    let name = match name {
+        Some(n) if is_safe_name(&n.value) => Some(n.value),
+        Some(n) => {
+            diags.push(n.diag(format!("scenario name `{}` cannot be used as a directory name", n.value)).with_help(
+                "use letters, digits, '-', '_' and '.', not starting with '.' (it names results/<name>/)",
+            ));
+            None
+        }
+        None => {
+            diags.push(t.missing("name", "add `name = \"my-scenario\"` (it names the result directory)"));
+            None
+        }
+    };
+    let base_year = match base_year {
+        Some(y) if (1000..=9999).contains(&y.value) => Some(y.value as i32),
+        Some(y) => {
+            diags.push(y.diag(format!("base_year {} is not a 4-digit year", y.value)));
+            None
+        }
+        None => {
+            diags.push(t.missing("base_year", "add e.g. `base_year = 2023`"));
+            None
+        }
+    };
+    let horizon = match (horizon, base_year) {
+        (Some(h), Some(b)) if h.value > i64::from(b) && h.value <= 9999 => Some(h.value as i32),
+        (Some(h), Some(b)) => {
+            diags.push(h.diag(format!("horizon {} must be after base_year {b}", h.value)).with_help(
+                format!("set horizon to a later year, e.g. {}", b + 17),
+            ));
+            None
+        }
+        (Some(_), None) => None,
+        (None, _) => {
+            diags.push(t.missing("horizon", "add e.g. `horizon = 2040`"));
+            None
+        }
+    };
+    let steps_per_year = match steps {
+        None => 4,
+        Some(s) if (1..=365).contains(&s.value) => s.value as u32,
+        Some(s) => {
+            diags.push(s.diag(format!("steps_per_year must be an integer in [1, 365], got {}", s.value)));
+            ok = false;
+            4
+        }
+    };
+    t.finish(diags);
+    if !ok {
+        return None;
+    }
+    Some(Header { name: name?, description, base_year: base_year?, horizon: horizon?, steps_per_year })
+}
+
+fn is_safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.len() <= 100
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Id or label usable as a CSV subject and in `metric.subject` column names.
+fn is_safe_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 64
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> (Option<u64>, Option<u64>) {
+    let Some(mut t) = root.table("monte_carlo", diags) else { return (Some(1000), Some(0)) };
+    let runs = match t.i64("runs", diags) {
+        None => Some(1000),
+        Some(r) if r.value >= 1 && (r.value as u64) <= MAX_RUNS => Some(r.value as u64),
+        Some(r) => {
+            diags.push(r.diag(format!("runs must be in [1, {MAX_RUNS}], got {}", r.value)));
+            None
+        }
+    };
+    let seed = match t.i64("seed", diags) {
+        None => Some(0),
+        Some(s) if s.value >= 0 => Some(s.value as u64),
+        Some(s) => {
+            diags.push(s.diag(format!("seed must be a non-negative integer, got {}", s.value)));
+            None
+        }
+    };
+    t.finish(diags);
+    (runs, seed)
+}
+
+/// Read a number with a default and check it against its spec.
+fn checked(t: &mut TableReader<'_, '_>, spec: &ParamSpec, diags: &mut Vec<Diagnostic>) -> Option<f64> {
+    match t.f64(spec.name, diags) {
+        None => Some(spec.default),
+        Some(v) => check_range(&v, spec, diags),
+    }
+}
+
+fn check_range(v: &At<f64>, spec: &ParamSpec, diags: &mut Vec<Diagnostic>) -> Option<f64> {
+    if spec.accepts(v.value) {
+        Some(v.value)
+    } else {
+        diags.push(v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), v.value)));
+        None
+    }
+}
+
+/// Read every parameter of a table; `None` if any is invalid.
+fn read_params<const N: usize>(
+    t: &mut TableReader<'_, '_>,
+    table: &[ParamSpec; N],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<[f64; N]> {
+    let mut out = params::defaults(table);
+    let mut ok = true;
+    for (slot, spec) in out.iter_mut().zip(table) {
+        match checked(t, spec, diags) {
+            Some(v) => *slot = v,
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_model(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<ModelParams> {
+    let values = match root.table("model", diags) {
+        None => params::defaults(&MODEL_PARAMS),
+        Some(mut t) => {
+            let span = t.span();
+            let values = read_params(&mut t, &MODEL_PARAMS, diags);
+            t.finish(diags);
+            let values = values?;
+            if values[2] + values[3] > 1.0 {
+                diags.push(
+                    Diagnostic::new(span, "model.bloc_correlation", format!(
+                        "global_correlation + bloc_correlation must be <= 1, got {} + {} = {}",
+                        values[2], values[3], values[2] + values[3]
+                    ))
+                    .with_help("the idiosyncratic share of a shock is 1 - global - bloc; lower one of them"),
+                );
+                return None;
+            }
+            values
+        }
+    };
+    let [gdp_elasticity, engagement_elasticity, global_correlation, bloc_correlation, pressure_decay, coercion_severity, coercion_risk_jump, disruption_duration, trade_friction, learning_rate, engagement_adjustment] =
+        values;
+    Some(ModelParams {
+        gdp_elasticity,
+        engagement_elasticity,
+        global_correlation,
+        bloc_correlation,
+        pressure_decay,
+        coercion_severity,
+        coercion_risk_jump,
+        disruption_duration,
+        trade_friction,
+        learning_rate,
+        engagement_adjustment,
+    })
+}
+
+/// A partner as read, before references are resolved.
+struct RawPartner {
+    partner: Partner,
+    rivals: Vec<At<String>>,
+    corridor: Option<At<String>>,
+    diplomatic_share: Option<f64>,
+    ok: bool,
+}
+
+fn label_index(labels: &mut Vec<String>, label: &str) -> usize {
+    labels.iter().position(|l| l == label).unwrap_or_else(|| {
+        labels.push(label.to_string());
+        labels.len() - 1
+    })
+}
+
+fn read_label(t: &mut TableReader<'_, '_>, key: &'static str, default: &str, diags: &mut Vec<Diagnostic>) -> (String, bool) {
+    match t.string(key, diags) {
+        None => (default.to_string(), true),
+        Some(s) if is_safe_label(&s.value) => (s.value, true),
+        Some(s) => {
+            diags.push(
+                s.diag(format!("`{}` is not a valid {key}", s.value))
+                    .with_help("use 1 to 64 letters, digits, '-' or '_' (it becomes a CSV column name)"),
+            );
+            (default.to_string(), false)
+        }
+    }
+}
+
+fn read_partners(
+    root: &mut TableReader<'_, '_>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<RawPartner>, Vec<String>, Vec<String>) {
+    let tables = root.tables("partner", diags);
+    if tables.len() < 2 {
+        diags.push(
+            Diagnostic::new(root.span(), "partner", format!("at least 2 [[partner]] tables are needed, found {}", tables.len()))
+                .with_help("add [[partner]] tables with id, trade and gdp"),
+        );
+    }
+    let mut groups = Vec::new();
+    let mut blocs = Vec::new();
+    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut out = Vec::new();
+    for mut t in tables {
+        let mut ok = true;
+        let id = match t.string("id", diags) {
+            Some(id) if is_safe_label(&id.value) => {
+                if seen.contains_key(&id.value) {
+                    diags.push(id.diag(format!("duplicate partner id `{}`", id.value)).with_help("partner ids must be unique"));
+                    ok = false;
+                }
+                seen.insert(id.value.clone(), id.span.clone());
+                id.value
+            }
+            Some(id) => {
+                diags.push(
+                    id.diag(format!("`{}` is not a valid partner id", id.value))
+                        .with_help("use 1 to 64 letters, digits, '-' or '_' (e.g. \"RU\")"),
+                );
+                ok = false;
+                String::new()
+            }
+            None => {
+                diags.push(t.missing("id", "add e.g. `id = \"RU\"`"));
+                ok = false;
+                String::new()
+            }
+        };
+        let name = t.string("name", diags).map_or_else(|| id.clone(), |n| n.value);
+        let mut positive = |t: &mut TableReader<'_, '_>, key: &'static str, help: &str| match t.f64(key, diags) {
+            Some(v) if v.value > 0.0 => v.value,
+            Some(v) => {
+                diags.push(v.diag(format!("{key} must be > 0, got {}", v.value)));
+                ok = false;
+                1.0
+            }
+            None => {
+                diags.push(t.missing(key, help));
+                ok = false;
+                1.0
+            }
+        };
+        let trade = positive(&mut t, "trade", "add the base-year bilateral trade turnover in US$ bn, e.g. `trade = 26.0`");
+        let gdp = positive(&mut t, "gdp", "add the partner's base-year GDP in US$ bn, e.g. `gdp = 2021.4`");
+        let (group, g_ok) = read_label(&mut t, "group", "other", diags);
+        let (bloc, b_ok) = read_label(&mut t, "bloc", &id, diags);
+        ok &= g_ok && b_ok;
+        let rivals = t.strings("rivals", diags).unwrap_or_default();
+        let corridor = t.string("corridor", diags);
+        let diplomatic_share = match t.f64("diplomatic_share", diags) {
+            None => None,
+            Some(v) if v.value > 0.0 => Some(v.value),
+            Some(v) => {
+                diags.push(v.diag(format!("diplomatic_share must be > 0, got {}", v.value)).with_help(
+                    "a zero base attention cannot be calibrated (its log is -infinity); use a small positive value",
+                ));
+                ok = false;
+                None
+            }
+        };
+        let params = read_params(&mut t, &PARTNER_PARAMS, diags);
+        ok &= params.is_some();
+        t.finish(diags);
+        out.push(RawPartner {
+            partner: Partner {
+                id,
+                name,
+                group: label_index(&mut groups, &group),
+                bloc: label_index(&mut blocs, &bloc),
+                corridor: None,
+                rivals: Vec::new(),
+                trade,
+                gdp,
+                diplomatic_share: 0.0,
+                params: params.unwrap_or(params::defaults(&PARTNER_PARAMS)),
+            },
+            rivals,
+            corridor,
+            diplomatic_share,
+            ok,
+        });
+    }
+    (out, groups, blocs)
+}
+
+struct RawCorridor {
+    corridor: Corridor,
+    controlled_by: Option<At<String>>,
+    ok: bool,
+}
+
+fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Vec<RawCorridor> {
+    let mut seen = Vec::<String>::new();
+    let mut out = Vec::new();
+    for mut t in root.tables("corridor", diags) {
+        let mut ok = true;
+        let id = match t.string("id", diags) {
+            Some(id) if is_safe_label(&id.value) => {
+                if seen.contains(&id.value) {
+                    diags.push(id.diag(format!("duplicate corridor id `{}`", id.value)).with_help("corridor ids must be unique"));
+                    ok = false;
+                }
+                seen.push(id.value.clone());
+                id.value
+            }
+            Some(id) => {
+                diags.push(id.diag(format!("`{}` is not a valid corridor id", id.value)).with_help("use letters, digits, '-' or '_'"));
+                ok = false;
+                String::new()
+            }
+            None => {
+                diags.push(t.missing("id", "add e.g. `id = \"CPC\"`"));
+                ok = false;
+                String::new()
+            }
+        };
+        let name = t.string("name", diags).map_or_else(|| id.clone(), |n| n.value);
+        let controlled_by = t.string("controlled_by", diags);
+        let params = read_params(&mut t, &CORRIDOR_PARAMS, diags);
+        ok &= params.is_some();
+        t.finish(diags);
+        out.push(RawCorridor {
+            corridor: Corridor { id, name, controlled_by: None, params: params.unwrap_or(params::defaults(&CORRIDOR_PARAMS)) },
+            controlled_by,
+            ok,
+        });
+    }
+    out
+}
+
+fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &mut Vec<Diagnostic>) -> Option<Hedger> {
+    let trade_sum: f64 = partners.iter().map(|p| p.partner.trade).sum();
+    let Some(mut t) = root.table("hedger", diags) else {
+        return Some(Hedger { name: "Kazakhstan".into(), trade_total: trade_sum, params: params::defaults(&HEDGER_PARAMS) });
+    };
+    let name = t.string("name", diags).map_or_else(|| "Kazakhstan".to_string(), |n| n.value);
+    let trade_total = match t.f64("trade_total", diags) {
+        None => Some(trade_sum),
+        Some(v) if v.value > 0.0 => Some(v.value),
+        Some(v) => {
+            diags.push(v.diag(format!("trade_total must be > 0, got {}", v.value)).with_help("omit it to use the sum of partner trade"));
+            None
+        }
+    };
+    let params = read_params(&mut t, &HEDGER_PARAMS, diags);
+    t.finish(diags);
+    Some(Hedger { name, trade_total: trade_total?, params: params? })
+}
+
+fn read_outputs(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Outputs> {
+    let default_q = vec![0.05, 0.25, 0.5, 0.75, 0.95];
+    let Some(mut t) = root.table("outputs", diags) else { return Some(Outputs { quantiles: default_q, runs_table: true }) };
+    let mut ok = true;
+    let quantiles = match t.numbers("quantiles", diags) {
+        None => default_q,
+        Some(qs) => {
+            let mut prev = 0.0;
+            for q in &qs {
+                if !(q.value > 0.0 && q.value < 1.0) {
+                    diags.push(q.diag(format!("a quantile must be in (0, 1), got {}", q.value)).with_help("e.g. 0.05 for the 5th percentile"));
+                    ok = false;
+                } else if q.value <= prev {
+                    diags.push(q.diag("quantiles must be strictly increasing").with_help("sort them and remove duplicates"));
+                    ok = false;
+                }
+                prev = q.value;
+            }
+            if qs.is_empty() {
+                diags.push(Diagnostic::new(t.span(), "outputs.quantiles", "quantiles must not be empty").with_help("omit the key for the defaults"));
+                ok = false;
+            }
+            let names: Vec<String> = qs.iter().map(|q| quantile_column(q.value)).collect();
+            for (i, q) in qs.iter().enumerate() {
+                if names[..i].contains(&names[i]) {
+                    diags.push(q.diag(format!("quantile {} gives the same column name `{}` as another", q.value, names[i])));
+                    ok = false;
+                }
+            }
+            qs.into_iter().map(|q| q.value).collect()
+        }
+    };
+    let runs_table = t.bool("runs_table", diags).map_or(true, |b| b.value);
+    t.finish(diags);
+    ok.then_some(Outputs { quantiles, runs_table })
+}
+
+/// Column name of a quantile: 0.05 -> `p05`, 0.5 -> `p50`, 0.975 -> `p97.5`.
+pub fn quantile_column(q: f64) -> String {
+    let pct = (q * 100.0 * 1e6).round() / 1e6;
+    if pct.fract() == 0.0 { format!("p{:02}", pct as u32) } else { format!("p{pct}") }
+}
+
+fn read_classification(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Classification> {
+    let Some(mut t) = root.table("classification", diags) else {
+        return Some(Classification { alignment_threshold: 0.5, dependence_threshold: 0.35 });
+    };
+    let mut threshold = |t: &mut TableReader<'_, '_>, key: &'static str, default: f64| match t.f64(key, diags) {
+        None => Some(default),
+        Some(v) if v.value > 0.0 && v.value <= 1.0 => Some(v.value),
+        Some(v) => {
+            diags.push(v.diag(format!("{key} must be in (0, 1], got {}", v.value)));
+            None
+        }
+    };
+    let alignment_threshold = threshold(&mut t, "alignment_threshold", 0.5);
+    let dependence_threshold = threshold(&mut t, "dependence_threshold", 0.35);
+    t.finish(diags);
+    Some(Classification { alignment_threshold: alignment_threshold?, dependence_threshold: dependence_threshold? })
+}
+
+/// Lookup tables for resolving references.
+struct Names<'a> {
+    partner_index: &'a HashMap<&'a str, usize>,
+    corridor_index: &'a HashMap<&'a str, usize>,
+    groups: &'a [String],
+    /// Group index of each partner, in partner order.
+    partner_groups: &'a [usize],
+}
+
+impl Names<'_> {
+    fn unknown(&self, what: &str, name: &At<String>, candidates: Vec<&str>) -> Diagnostic {
+        let d = name.diag(format!("unknown {what} `{}`", name.value));
+        match suggest(&name.value, candidates.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None => d.with_help(format!("known {what}s: {}", sorted(candidates).join(", "))),
+        }
+    }
+    fn partner(&self, name: &At<String>, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+        let found = self.partner_index.get(name.value.as_str()).copied();
+        if found.is_none() {
+            diags.push(self.unknown("partner", name, self.partner_index.keys().copied().collect()));
+        }
+        found
+    }
+    fn corridor(&self, name: &At<String>, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+        let found = self.corridor_index.get(name.value.as_str()).copied();
+        if found.is_none() {
+            diags.push(self.unknown("corridor", name, self.corridor_index.keys().copied().collect()));
+        }
+        found
+    }
+}
+
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v
+}
+
+fn resolve_partners(raw: Vec<RawPartner>, names: &Names<'_>, diags: &mut Vec<Diagnostic>) -> Option<Vec<Partner>> {
+    let mut ok = raw.len() >= 2;
+    let trade_sum: f64 = raw.iter().map(|p| p.partner.trade).sum();
+    let d_raw: Vec<f64> = raw.iter().map(|p| p.diplomatic_share.unwrap_or(p.partner.trade / trade_sum)).collect();
+    let d_sum: f64 = d_raw.iter().sum();
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, mut p) in raw.into_iter().enumerate() {
+        ok &= p.ok;
+        for rival in &p.rivals {
+            match names.partner(rival, diags) {
+                Some(j) if j == i => {
+                    diags.push(rival.diag(format!("partner `{}` lists itself as a rival", rival.value)));
+                    ok = false;
+                }
+                Some(j) if p.partner.rivals.contains(&j) => {
+                    diags.push(rival.diag(format!("rival `{}` is listed twice", rival.value)));
+                    ok = false;
+                }
+                Some(j) => p.partner.rivals.push(j),
+                None => ok = false,
+            }
+        }
+        if let Some(c) = &p.corridor {
+            match names.corridor(c, diags) {
+                Some(j) => p.partner.corridor = Some(j),
+                None => ok = false,
+            }
+        }
+        p.partner.diplomatic_share = d_raw[i] / d_sum;
+        out.push(p.partner);
+    }
+    ok.then_some(out)
+}
+
+fn resolve_corridors(raw: Vec<RawCorridor>, names: &Names<'_>, diags: &mut Vec<Diagnostic>) -> Option<Vec<Corridor>> {
+    let mut ok = true;
+    let mut out = Vec::with_capacity(raw.len());
+    for mut c in raw {
+        ok &= c.ok;
+        if let Some(by) = &c.controlled_by {
+            match names.partner(by, diags) {
+                Some(j) => c.corridor.controlled_by = Some(j),
+                None => ok = false,
+            }
+        }
+        out.push(c.corridor);
+    }
+    ok.then_some(out)
+}
+
+fn read_events(
+    root: &mut TableReader<'_, '_>,
+    names: &Names<'_>,
+    header: &Header,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut seen = Vec::<String>::new();
+    for mut t in root.tables("event", diags) {
+        if let Some(event) = read_event(&mut t, names, header, &mut seen, diags) {
+            out.push(event);
+        }
+        t.finish(diags);
+    }
+    out
+}
+
+/// Which parameter table a target's effects refer to.
+fn target_params(target: &Target) -> (&'static [ParamSpec], &'static str) {
+    match target {
+        Target::Partners(_) => (&PARTNER_PARAMS, "partner"),
+        Target::Corridor(_) => (&CORRIDOR_PARAMS, "corridor"),
+        Target::Hedger => (&HEDGER_PARAMS, "hedger"),
+    }
+}
+
+fn parse_target(t: &At<String>, names: &Names<'_>, diags: &mut Vec<Diagnostic>) -> Option<Target> {
+    let v = t.value.as_str();
+    if v == "hedger" {
+        return Some(Target::Hedger);
+    }
+    if let Some(group) = v.strip_prefix("group:") {
+        return match names.groups.iter().position(|g| g == group) {
+            Some(g) => Some(Target::Partners(
+                (0..names.partner_groups.len()).filter(|&p| names.partner_groups[p] == g).collect(),
+            )),
+            None => {
+                let at = At { value: group.to_string(), span: t.span.clone(), key: t.key.clone() };
+                diags.push(names.unknown("group", &at, names.groups.iter().map(String::as_str).collect()));
+                None
+            }
+        };
+    }
+    if let Some(corridor) = v.strip_prefix("corridor:") {
+        let at = At { value: corridor.to_string(), span: t.span.clone(), key: t.key.clone() };
+        return names.corridor(&at, diags).map(Target::Corridor);
+    }
+    match names.partner_index.get(v) {
+        Some(&i) => Some(Target::Partners(vec![i])),
+        None => {
+            let d = t.diag(format!("unknown event target `{v}`"));
+            let hint = match suggest(v, names.partner_index.keys().copied()) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            diags.push(d.with_help(format!("{hint}a target is a partner id, `group:NAME`, `corridor:ID` or `hedger`")));
+            None
+        }
+    }
+}
+
+fn read_event(
+    t: &mut TableReader<'_, '_>,
+    names: &Names<'_>,
+    header: &Header,
+    seen: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Event> {
+    let errors_before = diags.len();
+    let name = match t.string("name", diags) {
+        Some(n) if n.value.is_empty() => {
+            diags.push(n.diag("event name must not be empty"));
+            None
+        }
+        Some(n) => {
+            if seen.contains(&n.value) {
+                diags.push(n.diag(format!("duplicate event name `{}`", n.value)).with_help("event names must be unique (they seed the event's random stream)"));
+            }
+            seen.push(n.value.clone());
+            Some(n.value)
+        }
+        None => {
+            diags.push(t.missing("name", "add e.g. `name = \"sanctions\"`"));
+            None
+        }
+    };
+    let target_raw = t.string("target", diags);
+    let target = match &target_raw {
+        Some(raw) => parse_target(raw, names, diags),
+        None => {
+            diags.push(t.missing("target", "add e.g. `target = \"RU\"`, `\"group:southeast_asia\"`, `\"corridor:CPC\"` or `\"hedger\"`"));
+            None
+        }
+    };
+    let timing = read_timing(t, header, diags);
+    let (multiply, add, shock) = match &target {
+        Some(target) => read_effects(t, target, diags),
+        None => {
+            // Still consume the keys so that they are not reported as unknown.
+            let _ = (t.table("multiply", diags), t.table("add", diags), t.table("shock", diags));
+            (Vec::new(), Vec::new(), Shock::NONE)
+        }
+    };
+    if target.is_some() && multiply.is_empty() && add.is_empty() && shock.is_none() && diags.len() == errors_before {
+        diags.push(Diagnostic::new(t.span(), t.path(), "event has no effect").with_help("add `multiply = { ... }`, `add = { ... }` or `shock = { ... }`"));
+    }
+    if diags.len() > errors_before {
+        return None;
+    }
+    Some(Event { name: name?, target: target?, timing: timing?, multiply, add, shock })
+}
+
+fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Diagnostic>) -> Option<Timing> {
+    let at = t.f64("at", diags);
+    let hazard = t.f64("hazard", diags);
+    let duration = t.f64("duration", diags);
+    let ramp = t.f64("ramp", diags);
+    let from = t.f64("from", diags);
+    let until = t.f64("until", diags);
+    let (base, horizon) = (f64::from(header.base_year), f64::from(header.horizon));
+    let before = diags.len();
+    if let Some(d) = &duration {
+        if d.value <= 0.0 {
+            diags.push(d.diag(format!("duration must be > 0 years, got {}", d.value)));
+        }
+    }
+    if let Some(r) = &ramp {
+        if r.value < 0.0 {
+            diags.push(r.diag(format!("ramp must be >= 0 years, got {}", r.value)));
+        }
+    }
+    let ramp_value = ramp.as_ref().map_or(0.0, |r| r.value);
+    let timing = match (at, hazard) {
+        (Some(_), Some(h)) => {
+            diags.push(h.diag("an event has either `at` (scheduled) or `hazard` (random), not both").with_help("remove one of them"));
+            None
+        }
+        (None, None) => {
+            diags.push(Diagnostic::new(t.span(), t.path(), "event has no timing").with_help("add `at = YEAR` (scheduled) or `hazard = RATE_PER_YEAR` (random onset)"));
+            None
+        }
+        (Some(at), None) => {
+            if at.value < base {
+                diags.push(at.diag(format!("event starts at {} before base_year {}", at.value, header.base_year)).with_help(format!("events start at or after {}", header.base_year)));
+            } else if at.value >= horizon {
+                diags.push(at.diag(format!("event starts at {}, at or after the horizon {}: it would never act", at.value, header.horizon)).with_help(format!("use a year before {}", header.horizon)));
+            }
+            for x in [&from, &until].into_iter().flatten() {
+                diags.push(x.diag("`from`/`until` apply to hazard events only").with_help("a scheduled event uses `at` and `duration`"));
+            }
+            Some(Timing::Scheduled { at: at.value, duration: duration.as_ref().map(|d| d.value), ramp: ramp_value })
+        }
+        (None, Some(h)) => {
+            if h.value <= 0.0 {
+                diags.push(h.diag(format!("hazard rate must be > 0 per year, got {}", h.value)));
+            }
+            if let Some(f) = &from {
+                if f.value < base || f.value >= horizon {
+                    diags.push(f.diag(format!("from = {} is outside [{base}, {horizon})", f.value)));
+                }
+            }
+            if let (Some(f), Some(u)) = (&from, &until) {
+                if u.value <= f.value {
+                    diags.push(u.diag(format!("until ({}) must be after from ({})", u.value, f.value)));
+                }
+            }
+            if let Some(u) = &until {
+                if u.value <= base {
+                    diags.push(u.diag(format!("until = {} is not after base_year {base}: the event could never start", u.value)));
+                }
+            }
+            Some(Timing::Hazard {
+                rate: h.value,
+                from: from.as_ref().map(|f| f.value),
+                until: until.as_ref().map(|u| u.value),
+                duration: duration.as_ref().map(|d| d.value),
+                ramp: ramp_value,
+            })
+        }
+    };
+    if diags.len() > before { None } else { timing }
+}
+
+fn read_effects(t: &mut TableReader<'_, '_>, target: &Target, diags: &mut Vec<Diagnostic>) -> (Vec<Effect>, Vec<Effect>, Shock) {
+    let (table, kind) = target_params(target);
+    let mut read_map = |t: &mut TableReader<'_, '_>, key: &'static str| -> Vec<Effect> {
+        let Some(map) = t.table(key, diags) else { return Vec::new() };
+        let mut effects = Vec::new();
+        for (name, value, key_span) in map.entries() {
+            let key_path = format!("{}.{name}", map.path());
+            let Some(param) = params::find(table, name) else {
+                let names: Vec<&str> = table.iter().map(|s| s.name).collect();
+                let d = Diagnostic::new(key_span, key_path, format!("`{name}` is not a {kind} parameter that events can change"));
+                diags.push(match suggest(name, names.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("{kind} parameters: {}", names.join(", "))),
+                });
+                continue;
+            };
+            let number = match value.get_ref() {
+                toml::de::DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+                toml::de::DeValue::Integer(i) => i.as_str().replace('_', "").parse::<i64>().ok().map(|v| v as f64),
+                _ => None,
+            };
+            match number {
+                Some(v) if v.is_finite() && (key == "add" || v >= 0.0) => {
+                    effects.push(Effect { param, name: name.to_string(), value: v })
+                }
+                Some(v) if v.is_finite() => diags.push(
+                    Diagnostic::new(value.span(), key_path, format!("a multiply factor must be >= 0, got {v}"))
+                        .with_help("use `add` with a negative delta to decrease a parameter"),
+                ),
+                _ => diags.push(Diagnostic::new(value.span(), key_path, "expected a finite number")),
+            }
+        }
+        effects
+    };
+    let multiply = read_map(t, "multiply");
+    let add = read_map(t, "add");
+    let mut shock = Shock::NONE;
+    if let Some(mut s) = t.table("shock", diags) {
+        let allowed: &[&'static str] = match target {
+            Target::Partners(_) => &["trade", "gdp"],
+            Target::Hedger => &["trade_total"],
+            Target::Corridor(_) => &[],
+        };
+        for &key in allowed {
+            if let Some(v) = s.f64(key, diags) {
+                if v.value <= 0.0 {
+                    diags.push(v.diag(format!("a shock factor must be > 0, got {}", v.value)).with_help("0.8 means -20% at onset"));
+                }
+                match key {
+                    "trade" => shock.trade = v.value,
+                    "gdp" => shock.gdp = v.value,
+                    _ => shock.trade_total = v.value,
+                }
+            }
+        }
+        if allowed.is_empty() {
+            for (name, _, span) in s.entries() {
+                diags.push(Diagnostic::new(span, format!("{}.{name}", s.path()), "corridor events cannot have a shock").with_help("use `multiply = { cost = ... }` instead"));
+            }
+        } else {
+            s.finish(diags);
+        }
+    }
+    (multiply, add, shock)
+}
