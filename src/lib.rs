@@ -9,6 +9,10 @@
 //! accumulates streaming statistics ([`stats`]) and writes result tables
 //! ([`output`]).
 
+pub mod app;
+pub mod cli;
+pub mod engine;
 pub mod model;
+pub mod output;
 pub mod scenario;
 pub mod stats;

@@ -1,1 +1,29 @@
-fn main() {}
+//! The `hedgesim` binary: parse the command line, run the command, map the
+//! outcome to an exit code (0 ok, 1 failure, 2 invalid input, 130 interrupted).
+
+use clap::Parser;
+
+use hedgesim::app::{self, AppError};
+use hedgesim::cli::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    let result: Result<String, AppError> = match &cli.command {
+        Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
+        Command::Validate { files } => app::validate(files),
+        Command::Merge(args) => app::merge::merge(args),
+        Command::Compare(_) | Command::Bench(_) => Err(AppError::Failed("not implemented yet".into())),
+    };
+    match result {
+        Ok(text) => {
+            if !text.is_empty() {
+                let text = text.trim_end();
+                if matches!(cli.command, Command::Validate { .. }) { println!("{text}") } else { eprintln!("{text}") }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -106,14 +106,22 @@ impl Params {
     /// valid ranges. `active` lists (event index, ramp fraction) in file
     /// order; products and sums are always taken in that order, so results
     /// are reproducible to the bit. `scratch` holds the factors and deltas.
-    pub fn effective(&self, active: &[(usize, f64)], events: &[CompiledEvent], scratch: &mut (Params, Params), out: &mut Params) {
+    pub fn effective(
+        &self,
+        active: &[(usize, f64)],
+        events: &[CompiledEvent],
+        scratch: &mut (Params, Params),
+        out: &mut Params,
+    ) {
         let (factor, delta) = scratch;
         factor.fill(1.0);
         delta.fill(0.0);
         for &(e, fraction) in active {
             let event = &events[e];
             for effect in &event.multiply {
-                for_each_slot(factor, &event.target, effect.param, |slot| *slot *= 1.0 + fraction * (effect.value - 1.0));
+                for_each_slot(factor, &event.target, effect.param, |slot| {
+                    *slot *= 1.0 + fraction * (effect.value - 1.0)
+                });
             }
             for effect in &event.add {
                 for_each_slot(delta, &event.target, effect.param, |slot| *slot += fraction * effect.value);
@@ -129,7 +137,13 @@ impl Params {
     }
 }
 
-fn combine<const N: usize>(base: &[f64; N], factor: &[f64; N], delta: &[f64; N], specs: &[ParamSpec; N], out: &mut [f64; N]) {
+fn combine<const N: usize>(
+    base: &[f64; N],
+    factor: &[f64; N],
+    delta: &[f64; N],
+    specs: &[ParamSpec; N],
+    out: &mut [f64; N],
+) {
     for i in 0..N {
         out[i] = specs[i].clamp(base[i] * factor[i] + delta[i]);
     }

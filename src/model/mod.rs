@@ -196,7 +196,10 @@ impl Model {
             let q = &base.partner[p];
             let corridor_cost = partner.corridor.map_or(1.0, |c| base.corridor[c][cp::COST]);
             let m0 = static_attractiveness(q, corridor_cost) + model.gdp_elasticity * partner.gdp.ln();
-            let rest_t = m0 - gamma * (q[pp::VOLATILITY].powi(2) + q[pp::LEVERAGE]) * s0[p] - 2.0 * kappa * s0[p] - q[pp::SANCTIONS_RISK];
+            let rest_t = m0
+                - gamma * (q[pp::VOLATILITY].powi(2) + q[pp::LEVERAGE]) * s0[p]
+                - 2.0 * kappa * s0[p]
+                - q[pp::SANCTIONS_RISK];
             a.push(s0[p].ln() / beta - rest_t);
             let rest_d = q[pp::PRIORITY] + phi * m0 - 2.0 * kappa * d0[p];
             b.push(d0[p].ln() / beta - rest_d);
@@ -426,9 +429,11 @@ impl Model {
         for p in 0..n {
             let q = &params.partner[p];
             let shortfall = (1.0 - ws.d[p] / self.d0[p]).max(0.0);
-            let rivalry: f64 = self.scenario.partners[p].rivals.iter().map(|&r| (ws.t[r] / self.s0[r] - 1.0).max(0.0)).sum();
+            let rivalry: f64 =
+                self.scenario.partners[p].rivals.iter().map(|&r| (ws.t[r] / self.s0[r] - 1.0).max(0.0)).sum();
             let pi = ws.pressure[p];
-            ws.pressure[p] = (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
+            ws.pressure[p] =
+                (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
         }
 
         // 6. Coercion. Disruptions age first; one uniform per partner per step.

@@ -25,9 +25,7 @@ impl ParamSpec {
 
     /// Whether a base value given in a scenario file is acceptable.
     pub fn accepts(&self, value: f64) -> bool {
-        value.is_finite()
-            && (value > self.min || (!self.min_exclusive && value == self.min))
-            && value <= self.max
+        value.is_finite() && (value > self.min || (!self.min_exclusive && value == self.min)) && value <= self.max
     }
 
     /// Human description of the range, e.g. `> 0` or `in [0, 1]`.
@@ -127,10 +125,8 @@ pub mod corridor {
 }
 
 /// Corridor parameters (`[[corridor]]`), in the order of [`corridor`].
-pub const CORRIDOR_PARAMS: [ParamSpec; corridor::COUNT] = [
-    ParamSpec::new("cost", 1.0, 0.0, true, INF),
-    ParamSpec::new("disruption", 0.0, 0.0, false, INF),
-];
+pub const CORRIDOR_PARAMS: [ParamSpec; corridor::COUNT] =
+    [ParamSpec::new("cost", 1.0, 0.0, true, INF), ParamSpec::new("disruption", 0.0, 0.0, false, INF)];
 
 /// Model-wide parameters (`[model]`); not event-modifiable.
 pub const MODEL_PARAMS: [ParamSpec; 11] = [

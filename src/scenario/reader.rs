@@ -9,10 +9,10 @@
 
 use std::ops::Range;
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
-use super::diagnostics::{suggest, Diagnostic};
+use super::diagnostics::{Diagnostic, suggest};
 
 /// A value read from the file, with where it was.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,9 +147,11 @@ impl<'a, 'i> TableReader<'a, 'i> {
         let mut out = Vec::new();
         for (i, item) in array.iter().enumerate() {
             match item.get_ref() {
-                DeValue::String(s) => {
-                    out.push(At { value: s.to_string(), span: item.span(), key: format!("{}[{i}]", self.key_path(key)) })
-                }
+                DeValue::String(s) => out.push(At {
+                    value: s.to_string(),
+                    span: item.span(),
+                    key: format!("{}[{i}]", self.key_path(key)),
+                }),
                 _ => diags.push(self.type_error(key, item, "a string")),
             }
         }

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
-use super::diagnostics::{suggest, Diagnostic, ScenarioErrors};
-use super::params::{self, ParamSpec, CORRIDOR_PARAMS, HEDGER_PARAMS, MODEL_PARAMS, PARTNER_PARAMS};
+use super::diagnostics::{Diagnostic, ScenarioErrors, suggest};
+use super::params::{self, CORRIDOR_PARAMS, HEDGER_PARAMS, MODEL_PARAMS, PARTNER_PARAMS, ParamSpec};
 use super::reader::{At, TableReader};
 use super::*;
 
@@ -63,10 +63,15 @@ fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) ->
     let partner_ids: Vec<String> = partners_raw.iter().map(|p| p.partner.id.clone()).collect();
     let corridor_ids: Vec<String> = corridors_raw.iter().map(|c| c.corridor.id.clone()).collect();
     let partner_index: HashMap<&str, usize> = partner_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let corridor_index: HashMap<&str, usize> = corridor_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let corridor_index: HashMap<&str, usize> =
+        corridor_ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
     let partner_groups: Vec<usize> = partners_raw.iter().map(|p| p.partner.group).collect();
-    let names =
-        Names { partner_index: &partner_index, corridor_index: &corridor_index, groups: &groups, partner_groups: &partner_groups };
+    let names = Names {
+        partner_index: &partner_index,
+        corridor_index: &corridor_index,
+        groups: &groups,
+        partner_groups: &partner_groups,
+    };
 
     let partners = resolve_partners(partners_raw, &names, diags);
     let corridors = resolve_corridors(corridors_raw, &names, diags);
@@ -115,9 +120,11 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
     let name = match name {
         Some(n) if is_safe_name(&n.value) => Some(n.value),
         Some(n) => {
-            diags.push(n.diag(format!("scenario name `{}` cannot be used as a directory name", n.value)).with_help(
-                "use letters, digits, '-', '_' and '.', not starting with '.' (it names results/<name>/)",
-            ));
+            diags.push(
+                n.diag(format!("scenario name `{}` cannot be used as a directory name", n.value)).with_help(
+                    "use letters, digits, '-', '_' and '.', not starting with '.' (it names results/<name>/)",
+                ),
+            );
             None
         }
         None => {
@@ -139,9 +146,10 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
     let horizon = match (horizon, base_year) {
         (Some(h), Some(b)) if h.value > i64::from(b) && h.value <= 9999 => Some(h.value as i32),
         (Some(h), Some(b)) => {
-            diags.push(h.diag(format!("horizon {} must be after base_year {b}", h.value)).with_help(
-                format!("set horizon to a later year, e.g. {}", b + 17),
-            ));
+            diags.push(
+                h.diag(format!("horizon {} must be after base_year {b}", h.value))
+                    .with_help(format!("set horizon to a later year, e.g. {}", b + 17)),
+            );
             None
         }
         (Some(_), None) => None,
@@ -175,9 +183,7 @@ fn is_safe_name(name: &str) -> bool {
 
 /// Id or label usable as a CSV subject and in `metric.subject` column names.
 fn is_safe_label(label: &str) -> bool {
-    !label.is_empty()
-        && label.len() <= 64
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+    !label.is_empty() && label.len() <= 64 && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
 }
 
 fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> (Option<u64>, Option<u64>) {
@@ -246,10 +252,16 @@ fn read_model(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Op
             let values = values?;
             if values[2] + values[3] > 1.0 {
                 diags.push(
-                    Diagnostic::new(span, "model.bloc_correlation", format!(
-                        "global_correlation + bloc_correlation must be <= 1, got {} + {} = {}",
-                        values[2], values[3], values[2] + values[3]
-                    ))
+                    Diagnostic::new(
+                        span,
+                        "model.bloc_correlation",
+                        format!(
+                            "global_correlation + bloc_correlation must be <= 1, got {} + {} = {}",
+                            values[2],
+                            values[3],
+                            values[2] + values[3]
+                        ),
+                    )
                     .with_help("the idiosyncratic share of a shock is 1 - global - bloc; lower one of them"),
                 );
                 return None;
@@ -257,8 +269,19 @@ fn read_model(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Op
             values
         }
     };
-    let [gdp_elasticity, engagement_elasticity, global_correlation, bloc_correlation, pressure_decay, coercion_severity, coercion_risk_jump, disruption_duration, trade_friction, learning_rate, engagement_adjustment] =
-        values;
+    let [
+        gdp_elasticity,
+        engagement_elasticity,
+        global_correlation,
+        bloc_correlation,
+        pressure_decay,
+        coercion_severity,
+        coercion_risk_jump,
+        disruption_duration,
+        trade_friction,
+        learning_rate,
+        engagement_adjustment,
+    ] = values;
     Some(ModelParams {
         gdp_elasticity,
         engagement_elasticity,
@@ -290,7 +313,12 @@ fn label_index(labels: &mut Vec<String>, label: &str) -> usize {
     })
 }
 
-fn read_label(t: &mut TableReader<'_, '_>, key: &'static str, default: &str, diags: &mut Vec<Diagnostic>) -> (String, bool) {
+fn read_label(
+    t: &mut TableReader<'_, '_>,
+    key: &'static str,
+    default: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> (String, bool) {
     match t.string(key, diags) {
         None => (default.to_string(), true),
         Some(s) if is_safe_label(&s.value) => (s.value, true),
@@ -311,8 +339,12 @@ fn read_partners(
     let tables = root.tables("partner", diags);
     if tables.len() < 2 {
         diags.push(
-            Diagnostic::new(root.span(), "partner", format!("at least 2 [[partner]] tables are needed, found {}", tables.len()))
-                .with_help("add [[partner]] tables with id, trade and gdp"),
+            Diagnostic::new(
+                root.span(),
+                "partner",
+                format!("at least 2 [[partner]] tables are needed, found {}", tables.len()),
+            )
+            .with_help("add [[partner]] tables with id, trade and gdp"),
         );
     }
     let mut groups = Vec::new();
@@ -324,7 +356,9 @@ fn read_partners(
         let id = match t.string("id", diags) {
             Some(id) if is_safe_label(&id.value) => {
                 if seen.contains_key(&id.value) {
-                    diags.push(id.diag(format!("duplicate partner id `{}`", id.value)).with_help("partner ids must be unique"));
+                    diags.push(
+                        id.diag(format!("duplicate partner id `{}`", id.value)).with_help("partner ids must be unique"),
+                    );
                     ok = false;
                 }
                 seen.insert(id.value.clone(), id.span.clone());
@@ -358,7 +392,8 @@ fn read_partners(
                 1.0
             }
         };
-        let trade = positive(&mut t, "trade", "add the base-year bilateral trade turnover in US$ bn, e.g. `trade = 26.0`");
+        let trade =
+            positive(&mut t, "trade", "add the base-year bilateral trade turnover in US$ bn, e.g. `trade = 26.0`");
         let gdp = positive(&mut t, "gdp", "add the partner's base-year GDP in US$ bn, e.g. `gdp = 2021.4`");
         let (group, g_ok) = read_label(&mut t, "group", "other", diags);
         let (bloc, b_ok) = read_label(&mut t, "bloc", &id, diags);
@@ -415,14 +450,20 @@ fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -
         let id = match t.string("id", diags) {
             Some(id) if is_safe_label(&id.value) => {
                 if seen.contains(&id.value) {
-                    diags.push(id.diag(format!("duplicate corridor id `{}`", id.value)).with_help("corridor ids must be unique"));
+                    diags.push(
+                        id.diag(format!("duplicate corridor id `{}`", id.value))
+                            .with_help("corridor ids must be unique"),
+                    );
                     ok = false;
                 }
                 seen.push(id.value.clone());
                 id.value
             }
             Some(id) => {
-                diags.push(id.diag(format!("`{}` is not a valid corridor id", id.value)).with_help("use letters, digits, '-' or '_'"));
+                diags.push(
+                    id.diag(format!("`{}` is not a valid corridor id", id.value))
+                        .with_help("use letters, digits, '-' or '_'"),
+                );
                 ok = false;
                 String::new()
             }
@@ -438,7 +479,12 @@ fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -
         ok &= params.is_some();
         t.finish(diags);
         out.push(RawCorridor {
-            corridor: Corridor { id, name, controlled_by: None, params: params.unwrap_or(params::defaults(&CORRIDOR_PARAMS)) },
+            corridor: Corridor {
+                id,
+                name,
+                controlled_by: None,
+                params: params.unwrap_or(params::defaults(&CORRIDOR_PARAMS)),
+            },
             controlled_by,
             ok,
         });
@@ -449,14 +495,21 @@ fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -
 fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &mut Vec<Diagnostic>) -> Option<Hedger> {
     let trade_sum: f64 = partners.iter().map(|p| p.partner.trade).sum();
     let Some(mut t) = root.table("hedger", diags) else {
-        return Some(Hedger { name: "Kazakhstan".into(), trade_total: trade_sum, params: params::defaults(&HEDGER_PARAMS) });
+        return Some(Hedger {
+            name: "Kazakhstan".into(),
+            trade_total: trade_sum,
+            params: params::defaults(&HEDGER_PARAMS),
+        });
     };
     let name = t.string("name", diags).map_or_else(|| "Kazakhstan".to_string(), |n| n.value);
     let trade_total = match t.f64("trade_total", diags) {
         None => Some(trade_sum),
         Some(v) if v.value > 0.0 => Some(v.value),
         Some(v) => {
-            diags.push(v.diag(format!("trade_total must be > 0, got {}", v.value)).with_help("omit it to use the sum of partner trade"));
+            diags.push(
+                v.diag(format!("trade_total must be > 0, got {}", v.value))
+                    .with_help("omit it to use the sum of partner trade"),
+            );
             None
         }
     };
@@ -467,7 +520,9 @@ fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &
 
 fn read_outputs(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Outputs> {
     let default_q = vec![0.05, 0.25, 0.5, 0.75, 0.95];
-    let Some(mut t) = root.table("outputs", diags) else { return Some(Outputs { quantiles: default_q, runs_table: true }) };
+    let Some(mut t) = root.table("outputs", diags) else {
+        return Some(Outputs { quantiles: default_q, runs_table: true });
+    };
     let mut ok = true;
     let quantiles = match t.numbers("quantiles", diags) {
         None => default_q,
@@ -475,29 +530,39 @@ fn read_outputs(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> 
             let mut prev = 0.0;
             for q in &qs {
                 if !(q.value > 0.0 && q.value < 1.0) {
-                    diags.push(q.diag(format!("a quantile must be in (0, 1), got {}", q.value)).with_help("e.g. 0.05 for the 5th percentile"));
+                    diags.push(
+                        q.diag(format!("a quantile must be in (0, 1), got {}", q.value))
+                            .with_help("e.g. 0.05 for the 5th percentile"),
+                    );
                     ok = false;
                 } else if q.value <= prev {
-                    diags.push(q.diag("quantiles must be strictly increasing").with_help("sort them and remove duplicates"));
+                    diags.push(
+                        q.diag("quantiles must be strictly increasing").with_help("sort them and remove duplicates"),
+                    );
                     ok = false;
                 }
                 prev = q.value;
             }
             if qs.is_empty() {
-                diags.push(Diagnostic::new(t.span(), "outputs.quantiles", "quantiles must not be empty").with_help("omit the key for the defaults"));
+                diags.push(
+                    Diagnostic::new(t.span(), "outputs.quantiles", "quantiles must not be empty")
+                        .with_help("omit the key for the defaults"),
+                );
                 ok = false;
             }
             let names: Vec<String> = qs.iter().map(|q| quantile_column(q.value)).collect();
             for (i, q) in qs.iter().enumerate() {
                 if names[..i].contains(&names[i]) {
-                    diags.push(q.diag(format!("quantile {} gives the same column name `{}` as another", q.value, names[i])));
+                    diags.push(
+                        q.diag(format!("quantile {} gives the same column name `{}` as another", q.value, names[i])),
+                    );
                     ok = false;
                 }
             }
             qs.into_iter().map(|q| q.value).collect()
         }
     };
-    let runs_table = t.bool("runs_table", diags).map_or(true, |b| b.value);
+    let runs_table = t.bool("runs_table", diags).is_none_or(|b| b.value);
     t.finish(diags);
     ok.then_some(Outputs { quantiles, runs_table })
 }
@@ -690,7 +755,10 @@ fn read_event(
         }
         Some(n) => {
             if seen.contains(&n.value) {
-                diags.push(n.diag(format!("duplicate event name `{}`", n.value)).with_help("event names must be unique (they seed the event's random stream)"));
+                diags.push(
+                    n.diag(format!("duplicate event name `{}`", n.value))
+                        .with_help("event names must be unique (they seed the event's random stream)"),
+                );
             }
             seen.push(n.value.clone());
             Some(n.value)
@@ -704,7 +772,10 @@ fn read_event(
     let target = match &target_raw {
         Some(raw) => parse_target(raw, names, diags),
         None => {
-            diags.push(t.missing("target", "add e.g. `target = \"RU\"`, `\"group:southeast_asia\"`, `\"corridor:CPC\"` or `\"hedger\"`"));
+            diags.push(t.missing(
+                "target",
+                "add e.g. `target = \"RU\"`, `\"group:southeast_asia\"`, `\"corridor:CPC\"` or `\"hedger\"`",
+            ));
             None
         }
     };
@@ -718,7 +789,10 @@ fn read_event(
         }
     };
     if target.is_some() && multiply.is_empty() && add.is_empty() && shock.is_none() && diags.len() == errors_before {
-        diags.push(Diagnostic::new(t.span(), t.path(), "event has no effect").with_help("add `multiply = { ... }`, `add = { ... }` or `shock = { ... }`"));
+        diags.push(
+            Diagnostic::new(t.span(), t.path(), "event has no effect")
+                .with_help("add `multiply = { ... }`, `add = { ... }` or `shock = { ... }`"),
+        );
     }
     if diags.len() > errors_before {
         return None;
@@ -748,21 +822,39 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
     let ramp_value = ramp.as_ref().map_or(0.0, |r| r.value);
     let timing = match (at, hazard) {
         (Some(_), Some(h)) => {
-            diags.push(h.diag("an event has either `at` (scheduled) or `hazard` (random), not both").with_help("remove one of them"));
+            diags.push(
+                h.diag("an event has either `at` (scheduled) or `hazard` (random), not both")
+                    .with_help("remove one of them"),
+            );
             None
         }
         (None, None) => {
-            diags.push(Diagnostic::new(t.span(), t.path(), "event has no timing").with_help("add `at = YEAR` (scheduled) or `hazard = RATE_PER_YEAR` (random onset)"));
+            diags.push(
+                Diagnostic::new(t.span(), t.path(), "event has no timing")
+                    .with_help("add `at = YEAR` (scheduled) or `hazard = RATE_PER_YEAR` (random onset)"),
+            );
             None
         }
         (Some(at), None) => {
             if at.value < base {
-                diags.push(at.diag(format!("event starts at {} before base_year {}", at.value, header.base_year)).with_help(format!("events start at or after {}", header.base_year)));
+                diags.push(
+                    at.diag(format!("event starts at {} before base_year {}", at.value, header.base_year))
+                        .with_help(format!("events start at or after {}", header.base_year)),
+                );
             } else if at.value >= horizon {
-                diags.push(at.diag(format!("event starts at {}, at or after the horizon {}: it would never act", at.value, header.horizon)).with_help(format!("use a year before {}", header.horizon)));
+                diags.push(
+                    at.diag(format!(
+                        "event starts at {}, at or after the horizon {}: it would never act",
+                        at.value, header.horizon
+                    ))
+                    .with_help(format!("use a year before {}", header.horizon)),
+                );
             }
             for x in [&from, &until].into_iter().flatten() {
-                diags.push(x.diag("`from`/`until` apply to hazard events only").with_help("a scheduled event uses `at` and `duration`"));
+                diags.push(
+                    x.diag("`from`/`until` apply to hazard events only")
+                        .with_help("a scheduled event uses `at` and `duration`"),
+                );
             }
             Some(Timing::Scheduled { at: at.value, duration: duration.as_ref().map(|d| d.value), ramp: ramp_value })
         }
@@ -782,7 +874,10 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
             }
             if let Some(u) = &until {
                 if u.value <= base {
-                    diags.push(u.diag(format!("until = {} is not after base_year {base}: the event could never start", u.value)));
+                    diags.push(u.diag(format!(
+                        "until = {} is not after base_year {base}: the event could never start",
+                        u.value
+                    )));
                 }
             }
             Some(Timing::Hazard {
@@ -797,7 +892,11 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
     if diags.len() > before { None } else { timing }
 }
 
-fn read_effects(t: &mut TableReader<'_, '_>, target: &Target, diags: &mut Vec<Diagnostic>) -> (Vec<Effect>, Vec<Effect>, Shock) {
+fn read_effects(
+    t: &mut TableReader<'_, '_>,
+    target: &Target,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<Effect>, Vec<Effect>, Shock) {
     let (table, kind) = target_params(target);
     let mut read_map = |t: &mut TableReader<'_, '_>, key: &'static str| -> Vec<Effect> {
         let Some(map) = t.table(key, diags) else { return Vec::new() };
@@ -806,7 +905,11 @@ fn read_effects(t: &mut TableReader<'_, '_>, target: &Target, diags: &mut Vec<Di
             let key_path = format!("{}.{name}", map.path());
             let Some(param) = params::find(table, name) else {
                 let names: Vec<&str> = table.iter().map(|s| s.name).collect();
-                let d = Diagnostic::new(key_span, key_path, format!("`{name}` is not a {kind} parameter that events can change"));
+                let d = Diagnostic::new(
+                    key_span,
+                    key_path,
+                    format!("`{name}` is not a {kind} parameter that events can change"),
+                );
                 diags.push(match suggest(name, names.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!("{kind} parameters: {}", names.join(", "))),
@@ -843,7 +946,10 @@ fn read_effects(t: &mut TableReader<'_, '_>, target: &Target, diags: &mut Vec<Di
         for &key in allowed {
             if let Some(v) = s.f64(key, diags) {
                 if v.value <= 0.0 {
-                    diags.push(v.diag(format!("a shock factor must be > 0, got {}", v.value)).with_help("0.8 means -20% at onset"));
+                    diags.push(
+                        v.diag(format!("a shock factor must be > 0, got {}", v.value))
+                            .with_help("0.8 means -20% at onset"),
+                    );
                 }
                 match key {
                     "trade" => shock.trade = v.value,
@@ -854,7 +960,10 @@ fn read_effects(t: &mut TableReader<'_, '_>, target: &Target, diags: &mut Vec<Di
         }
         if allowed.is_empty() {
             for (name, _, span) in s.entries() {
-                diags.push(Diagnostic::new(span, format!("{}.{name}", s.path()), "corridor events cannot have a shock").with_help("use `multiply = { cost = ... }` instead"));
+                diags.push(
+                    Diagnostic::new(span, format!("{}.{name}", s.path()), "corridor events cannot have a shock")
+                        .with_help("use `multiply = { cost = ... }` instead"),
+                );
             }
         } else {
             s.finish(diags);

@@ -34,7 +34,14 @@ pub fn t_critical_95(n: u64) -> Option<f64> {
 }
 
 /// Summarise cell `cell` of `moments` with its sketch.
-pub fn summarize(moments: &MomentBlock, cell: usize, sketch: &Sketch, quantiles: &[f64], t95: Option<f64>, is_count: bool) -> CellSummary {
+pub fn summarize(
+    moments: &MomentBlock,
+    cell: usize,
+    sketch: &Sketch,
+    quantiles: &[f64],
+    t95: Option<f64>,
+    is_count: bool,
+) -> CellSummary {
     let c = &moments.cells[cell];
     let n = moments.n;
     let sd = moments.variance(cell).map(f64::sqrt);

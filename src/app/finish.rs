@@ -1,0 +1,67 @@
+//! Turning a completed batch state into the files of a result directory;
+//! shared by `run` and `merge` so both produce the same bytes.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use crate::engine::{chunk_count, tree};
+use crate::model::Model;
+use crate::output::atomic::write_file;
+use crate::output::manifest::Manifest;
+use crate::output::report::report_md;
+use crate::output::tables::{outcomes_csv, runs_header, summary_csv};
+use crate::stats::sketch::SketchSet;
+
+use super::AppError;
+
+/// Completed statistics of a whole batch.
+pub struct Totals {
+    pub nodes: Vec<tree::Node>,
+    pub sketches: SketchSet,
+    pub postures: Vec<u64>,
+}
+
+/// Write summary, outcomes, manifest and report into `dir`. The runs table,
+/// if any, is already there as `runs.csv`.
+pub fn write_result(dir: &Path, model: &Model, totals: Totals, manifest: &Manifest) -> Result<(), AppError> {
+    let chunks = chunk_count(model.scenario.runs);
+    let moments = tree::root(totals.nodes, chunks, model.trajectory_len())
+        .map_err(|e| AppError::Failed(format!("internal error: incomplete batch state ({e})")))?;
+    let summary = summary_csv(model, &moments, &totals.sketches);
+    let outcomes = outcomes_csv(model, &totals.postures);
+    let report = report_md(model, &moments, &totals.sketches, &outcomes, manifest.wall_time_s);
+    let json = serde_json::to_string_pretty(manifest).map_err(|e| AppError::Failed(e.to_string()))?;
+    for (name, bytes) in [
+        ("summary.csv", summary.as_bytes()),
+        ("outcomes.csv", outcomes.as_bytes()),
+        ("report.md", report.as_bytes()),
+        ("manifest.json", json.as_bytes()),
+    ] {
+        write_file(&dir.join(name), bytes).map_err(|e| super::io_err("cannot write", &dir.join(name), e))?;
+    }
+    Ok(())
+}
+
+/// Build `runs.csv` in `dir` from a header and row files, in order.
+pub fn assemble_runs_table(dir: &Path, model: &Model, parts: &[&Path]) -> io::Result<()> {
+    let target = dir.join("runs.csv");
+    let tmp = dir.join("runs.csv.tmp");
+    {
+        let mut out = io::BufWriter::new(File::create(&tmp)?);
+        out.write_all(runs_header(model).as_bytes())?;
+        let mut buf = vec![0u8; 1 << 20];
+        for part in parts {
+            let mut f = File::open(part)?;
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&buf[..n])?;
+            }
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    }
+    std::fs::rename(&tmp, &target)
+}

@@ -1,0 +1,85 @@
+//! The commands, between the command line and the pure library: loading
+//! files, progress, signals, and writing results. Every error is an
+//! [`AppError`] whose kind decides the exit code.
+
+pub mod finish;
+pub mod merge;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use crate::scenario::{LoadError, Scenario};
+
+/// Exit code for invalid input (nothing was written).
+pub const EXIT_INVALID: i32 = 2;
+/// Exit code for an interrupted run.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// A command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input: exit code 2, nothing written.
+    #[error("{0}")]
+    Invalid(String),
+    /// Stopped by the user.
+    #[error("{0}")]
+    Interrupted(String),
+    /// Anything else (I/O, ...).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Invalid(_) => EXIT_INVALID,
+            AppError::Interrupted(_) => EXIT_INTERRUPTED,
+            AppError::Failed(_) => 1,
+        }
+    }
+}
+
+/// Attach a path to an I/O error.
+pub fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
+    AppError::Failed(format!("{what} {}: {e}", path.display()))
+}
+
+/// Load a scenario; invalid files become [`AppError::Invalid`].
+pub fn load_scenario(path: &Path) -> Result<(Scenario, Vec<u8>), AppError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| AppError::Invalid(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes.clone())
+        .map_err(|_| AppError::Invalid(format!("{}: not UTF-8 text; save the scenario as UTF-8", path.display())))?;
+    match crate::scenario::parse_scenario(path, &text) {
+        Ok(s) => Ok((s, bytes)),
+        Err(e) => Err(AppError::Invalid(LoadError::Invalid(e).to_string())),
+    }
+}
+
+/// `hedgesim validate`: check every file, report every problem.
+pub fn validate(files: &[PathBuf]) -> Result<String, AppError> {
+    let mut report = String::new();
+    let mut bad = Vec::new();
+    for file in files {
+        match load_scenario(file) {
+            Ok((s, _)) => report.push_str(&format!(
+                "ok: {} (scenario `{}`: {} partners, {} corridors, {} events, {} steps, {} runs)\n",
+                file.display(),
+                s.name,
+                s.partners.len(),
+                s.corridors.len(),
+                s.events.len(),
+                s.steps(),
+                s.runs
+            )),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    if bad.is_empty() { Ok(report) } else { Err(AppError::Invalid(format!("{report}{}", bad.join("\n")))) }
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,145 @@
+//! The command line: `hedgesim run | validate | compare | merge | bench`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Agent-based Monte Carlo model of omnidirectional hedging.
+///
+/// hedgesim reads a TOML scenario (Kazakhstan as the hedging actor, its
+/// partners, great powers that push back, transport corridors, events), runs
+/// it as a Monte Carlo batch in parallel and writes result tables that are
+/// bit-identical for any thread count or machine split.
+///
+/// Start with:  hedgesim run scenarios/baseline.toml
+#[derive(Debug, Parser)]
+#[command(name = "hedgesim", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario as a Monte Carlo batch and write a result directory.
+    ///
+    /// Writes summary.csv, outcomes.csv, runs.csv, manifest.json and
+    /// report.md into results/<scenario name>/ (or --out). The directory
+    /// appears only when complete. Ctrl-C stops within about a second; the
+    /// finished chunks are kept and `--resume` continues from them.
+    Run(RunArgs),
+    /// Check scenario files without running them (exit 0 if all are valid).
+    Validate {
+        /// Scenario files to check.
+        #[arg(required = true, value_name = "SCENARIO.toml")]
+        files: Vec<PathBuf>,
+    },
+    /// Compare two result directories: differences, CIs, p-values, effect sizes.
+    ///
+    /// Uses paired (common random numbers) statistics when both results come
+    /// from the same seed, runs, steps and partners, and Welch's t otherwise.
+    Compare(CompareArgs),
+    /// Merge shard directories written by `run --shard K/N` into one result.
+    ///
+    /// The merged summary.csv, outcomes.csv and runs.csv are byte-identical
+    /// to a single-machine run of the same scenario and seed.
+    Merge(MergeArgs),
+    /// Measure throughput at several thread counts.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO.toml")]
+    pub scenario: PathBuf,
+    /// Number of runs (overrides [monte_carlo] runs).
+    #[arg(long)]
+    pub runs: Option<u64>,
+    /// Base seed (overrides [monte_carlo] seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Result directory (default: results/<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing result directory.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not write runs.csv (for very large batches).
+    #[arg(long)]
+    pub no_runs_table: bool,
+    /// Compute only shard K of N (0-based), e.g. `--shard 2/8`; merge with `hedgesim merge`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Continue an interrupted run from its checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard directories (any order).
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub shards: Vec<PathBuf>,
+    /// Result directory to write.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace an existing result directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Result directory A (the reference, e.g. the baseline).
+    pub a: PathBuf,
+    /// Result directory B (the alternative); differences are B - A.
+    pub b: PathBuf,
+    /// Year to compare (default: the horizon).
+    #[arg(long)]
+    pub year: Option<f64>,
+    /// Only these metrics (`trade_share`) or cells (`trade_share.RU`); repeatable.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
+    /// Differences and CIs at every step (for plotting).
+    #[arg(long)]
+    pub all_steps: bool,
+    /// Format of the table on stdout.
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: OutputFormat,
+    /// Also write compare.csv, compare.json and compare.md into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scenario to benchmark.
+    #[arg(default_value = "scenarios/baseline.toml", value_name = "SCENARIO.toml")]
+    pub scenario: PathBuf,
+    /// Runs per repetition.
+    #[arg(long, default_value_t = 20_000)]
+    pub runs: u64,
+    /// Thread counts, comma-separated (default: 1 up to the available cores).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub threads: Vec<usize>,
+    /// Repetitions per thread count (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+    /// Where to write the CSV (default: results/bench/<scenario>.csv).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}

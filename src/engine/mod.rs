@@ -1,0 +1,176 @@
+//! The Monte Carlo engine: fixed chunks of runs, computed in parallel,
+//! folded in chunk order into mergeable state.
+//!
+//! Determinism is structural, not a matter of luck:
+//! - run `i` draws only from streams seeded by (scenario seed, `i`, name),
+//!   so it computes the same trajectory on any thread or machine;
+//! - runs are grouped in chunks of [`CHUNK_SIZE`] (a constant, never derived
+//!   from the thread count); each chunk folds its runs in run order;
+//! - chunk moments are combined in the fixed tree of [`tree`], quantile
+//!   sketches and posture counts are integer counts (order-free), and the
+//!   runs table is emitted in chunk order.
+//!
+//! The engine does no I/O: progress goes through a callback, completed
+//! windows of chunks are handed to a callback (which appends the runs table
+//! and writes checkpoints), and cancellation is an `AtomicBool`.
+
+pub mod state;
+pub mod tree;
+
+use std::ops::Range;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::model::Model;
+use crate::stats::moments::MomentBlock;
+use crate::stats::sketch::SketchSet;
+pub use state::BatchState;
+
+/// Runs per chunk. Part of the reproducibility contract: changing it changes
+/// the floating-point bits of the summary statistics.
+pub const CHUNK_SIZE: u64 = 256;
+
+/// Number of chunks of a batch.
+pub fn chunk_count(runs: u64) -> u64 {
+    runs.div_ceil(CHUNK_SIZE)
+}
+
+/// Runs of chunk `chunk`.
+pub fn chunk_runs(chunk: u64, runs: u64) -> Range<u64> {
+    chunk * CHUNK_SIZE..((chunk + 1) * CHUNK_SIZE).min(runs)
+}
+
+/// The chunks of shard `k` of `n` (0-based): a contiguous range.
+pub fn shard_chunks(runs: u64, k: u64, n: u64) -> Range<u64> {
+    let chunks = chunk_count(runs);
+    (chunks * k / n)..(chunks * (k + 1) / n)
+}
+
+/// Why a batch stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("interrupted")]
+    Cancelled,
+    #[error("{0}")]
+    Sink(#[from] std::io::Error),
+}
+
+/// What one chunk produced.
+pub struct ChunkOutput {
+    pub chunk: u64,
+    pub moments: MomentBlock,
+    pub postures: Vec<u64>,
+    /// Rows of `runs.csv` (empty if the runs table is off).
+    pub runs_rows: String,
+}
+
+/// Everything the engine needs from its caller.
+pub struct Hooks<'a> {
+    /// Called from worker threads with the number of runs just completed.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+    /// Set to stop: workers skip remaining chunks, the batch returns `Cancelled`.
+    pub cancel: &'a AtomicBool,
+    /// Called on the calling thread after each window of chunks has been
+    /// folded into the state, with the runs-table rows of that window in
+    /// chunk order.
+    pub on_window: &'a mut dyn FnMut(&BatchState, &str) -> std::io::Result<()>,
+}
+
+/// Simulate one chunk: its runs in order, folded into moments, sketches
+/// (the worker's own set) and posture counts.
+pub fn simulate_chunk(
+    model: &Model,
+    chunk: u64,
+    runs_total: u64,
+    runs_table: bool,
+    scratch: &mut (crate::model::Workspace, Vec<f64>),
+    sketches: &mut SketchSet,
+) -> ChunkOutput {
+    let cells = model.layout.len();
+    let partners = model.scenario.partners.len();
+    let mut moments = MomentBlock::new(model.trajectory_len());
+    let mut postures = vec![0u64; crate::model::Posture::count(partners)];
+    let mut runs_rows = String::new();
+    let (ws, trajectory) = scratch;
+    for run in chunk_runs(chunk, runs_total) {
+        let posture = model.run(run, ws, trajectory);
+        moments.add_row(trajectory);
+        sketches.add_row(trajectory);
+        postures[posture.index(partners)] += 1;
+        if runs_table {
+            use std::fmt::Write;
+            let final_row = &trajectory[trajectory.len() - cells..];
+            let _ = write!(runs_rows, "{run},{}", posture.label(&model.scenario));
+            for v in final_row {
+                let _ = write!(runs_rows, ",{v}");
+            }
+            runs_rows.push('\n');
+        }
+    }
+    ChunkOutput { chunk, moments, postures, runs_rows }
+}
+
+/// Continue `state` until its chunk range is done. `pool` decides the
+/// number of threads; the result does not depend on it.
+pub fn run_batch(
+    model: &Model,
+    mut state: BatchState,
+    runs_table: bool,
+    pool: &rayon::ThreadPool,
+    hooks: Hooks<'_>,
+) -> Result<BatchState, EngineError> {
+    let threads = pool.current_num_threads().max(1);
+    let window = (threads * 4) as u64;
+    let slots: Vec<Mutex<SketchSet>> =
+        (0..threads).map(|_| Mutex::new(SketchSet::new(model.trajectory_len()))).collect();
+    let runs_total = state.runs;
+    while state.next_chunk < state.chunks.end {
+        if hooks.cancel.load(Ordering::Relaxed) {
+            return Err(EngineError::Cancelled);
+        }
+        let batch: Vec<u64> = (state.next_chunk..(state.next_chunk + window).min(state.chunks.end)).collect();
+        let outputs: Vec<Option<ChunkOutput>> = pool.install(|| {
+            batch
+                .par_iter()
+                .map_init(
+                    || (model.workspace(), vec![0.0; model.trajectory_len()]),
+                    |scratch, &chunk| {
+                        if hooks.cancel.load(Ordering::Relaxed) {
+                            return None;
+                        }
+                        let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
+                        let mut sketches = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
+                        let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, &mut sketches);
+                        (hooks.progress)(out.moments.n);
+                        Some(out)
+                    },
+                )
+                .collect()
+        });
+        if outputs.iter().any(Option::is_none) {
+            // Sketch slots may hold runs of chunks not folded; the state on
+            // disk (last checkpoint) stays consistent because slots are only
+            // merged into it below.
+            return Err(EngineError::Cancelled);
+        }
+        let mut rows = String::new();
+        for out in outputs.into_iter().flatten() {
+            tree::push(&mut state.stack, out.chunk, out.moments);
+            for (total, add) in state.postures.iter_mut().zip(&out.postures) {
+                *total += add;
+            }
+            rows.push_str(&out.runs_rows);
+            state.next_chunk = out.chunk + 1;
+        }
+        for slot in &slots {
+            let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+            state.sketches.merge(&s);
+            *s = SketchSet::new(0);
+            s.sketches.resize(model.trajectory_len(), Default::default());
+        }
+        (hooks.on_window)(&state, &rows)?;
+    }
+    Ok(state)
+}
