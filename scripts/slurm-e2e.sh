@@ -51,67 +51,77 @@ WORK=$E2E_DIR/work
 
 log() { echo "slurm-e2e: $*"; }
 
+fail_msg=
 fail() {
     finished=1
+    fail_msg=$*
     echo "slurm-e2e: FAIL: $*"
     exit 1
 }
 
 # ---------------------------------------------------------------------------
-# Processes of *this* test cluster: Slurm/munge daemons, job steps and
-# hedgesim processes whose command line names E2E_DIR or whose environment
-# points SLURM_CONF at our slurm.conf. Nothing else on the machine matches.
+# Processes of *this* test cluster: the Slurm and munge daemons whose command
+# line names E2E_DIR or whose environment points SLURM_CONF at our
+# slurm.conf, and job processes (SLURM_JOB_ID set, SLURM_CONF ours).
+# Nothing else on the machine matches.
 our_pids() {
-    local p pid comm
+    local p pid comm env
     for p in /proc/[0-9]*; do
         pid=${p#/proc/}
         [[ $pid == "$$" ]] && continue
         comm=$(cat "$p/comm" 2>/dev/null) || continue
+        env=$(tr '\0' '\n' 2>/dev/null <"$p/environ") || continue
         case $comm in
-        munged | slurmctld | slurmd | slurmstepd | hedgesim | slurm_script) ;;
-        *) continue ;;
+        munged | slurmctld | slurmscriptd | slurmd | slurmstepd)
+            if tr '\0' '\n' 2>/dev/null <"$p/cmdline" | grep -qF -- "$E2E_DIR/" ||
+                grep -qxF -- "SLURM_CONF=$E2E_DIR/slurm.conf" <<<"$env"; then
+                echo "$pid"
+            fi
+            ;;
+        *)
+            if grep -qxF -- "SLURM_CONF=$E2E_DIR/slurm.conf" <<<"$env" &&
+                grep -q '^SLURM_JOB_ID=' <<<"$env"; then
+                echo "$pid"
+            fi
+            ;;
         esac
-        if tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qF -- "$E2E_DIR/" ||
-            tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF -- "SLURM_CONF=$E2E_DIR/slurm.conf"; then
-            echo "$pid"
-        fi
     done
 }
 
-# kill_ours SIGNAL [COMM...]: signal our processes (only those COMMs if given).
-kill_ours() {
-    local sig=$1 pid comm
-    shift
+# our_pids_matching [munged | !munged]: all of ours, only munged, or all but munged.
+our_pids_matching() {
+    local pid comm
     for pid in $(our_pids); do
         comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-        if (($# > 0)); then
-            [[ " $* " == *" $comm "* ]] || continue
-        fi
-        kill "-$sig" "$pid" 2>/dev/null || true
+        case ${1:-} in
+        munged) [[ $comm == munged ]] || continue ;;
+        '!munged') [[ $comm != munged ]] || continue ;;
+        esac
+        echo "$pid"
     done
 }
 
-wait_gone() { # wait_gone SECONDS [COMM...]
-    local deadline=$((SECONDS + $1)) pid comm left
-    shift
+kill_ours() { # kill_ours SIGNAL [munged | !munged]
+    local pid
+    for pid in $(our_pids_matching "${2:-}"); do
+        kill "-$1" "$pid" 2>/dev/null || true
+    done
+}
+
+wait_gone() { # wait_gone SECONDS [munged | !munged]
+    local deadline=$((SECONDS + $1))
     while ((SECONDS < deadline)); do
-        left=0
-        for pid in $(our_pids); do
-            comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-            if (($# == 0)) || [[ " $* " == *" $comm "* ]]; then left=1; fi
-        done
-        ((left == 0)) && return 0
+        [[ -z $(our_pids_matching "${2:-}") ]] && return 0
         sleep 0.5
     done
     return 1
 }
 
 stop_cluster() {
-    # Jobs and Slurm daemons first (munged last: they need it to shut down).
-    kill_ours TERM hedgesim slurm_script slurmstepd slurmd slurmctld
-    wait_gone 10 hedgesim slurm_script slurmstepd slurmd slurmctld ||
-        kill_ours KILL hedgesim slurm_script slurmstepd slurmd slurmctld
-    wait_gone 5 hedgesim slurm_script slurmstepd slurmd slurmctld || true
+    # Jobs and Slurm daemons first, munged last (they need it to shut down).
+    kill_ours TERM '!munged'
+    wait_gone 5 '!munged' || kill_ours KILL '!munged'
+    wait_gone 5 '!munged' || true
     kill_ours TERM munged
     wait_gone 5 munged || kill_ours KILL munged
     wait_gone 5 || log "warning: processes still running: $(our_pids | tr '\n' ' ')"
@@ -156,6 +166,11 @@ on_exit() {
         log "kept $E2E_DIR"
     elif [[ -f $E2E_DIR/$MARKER ]]; then
         rm -rf "$E2E_DIR"
+    fi
+    if ((rc != 0)); then
+        # Repeat the verdict after the (long) diagnostics.
+        echo "slurm-e2e: FAIL: ${fail_msg:-aborted (exit status $rc)}"
+        echo "slurm-e2e: 0 passed, 1 failed"
     fi
     exit "$rc"
 }
@@ -305,7 +320,7 @@ log "cluster up: node $NODE ($node_hw) idle after $((T_CLUSTER - T0)) s"
 # ---------------------------------------------------------------------------
 # The sharded batch through the real submit script.
 log "submitting $(basename "$SCENARIO") as $SHARDS shards${RUNS:+, --runs $RUNS}${SEED:+, --seed $SEED}"
-submit_out=$(FORCE=0 RESUME=0 THREADS= OUT= SHARD_ROOT= LOG_DIR= \
+submit_out=$(FORCE=0 RESUME=0 THREADS='' OUT='' SHARD_ROOT='' LOG_DIR='' \
     "$REPO_ROOT/scripts/slurm/submit.sh" "$SCENARIO" "$SHARDS" \
     --out "$WORK/merged" --shard-root "$WORK/shards" --log-dir "$WORK/logs" \
     --hedgesim "$HEDGESIM" ${RUNS:+--runs "$RUNS"} ${SEED:+--seed "$SEED"} \

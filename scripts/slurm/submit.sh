@@ -113,17 +113,15 @@ done
 SCENARIO=${positional[0]}
 N=${positional[1]}
 
-[[ $N =~ ^[0-9]+$ ]] && ((10#$N >= 1)) || bad_usage "N='$N' is not a positive integer"
-N=$((10#$N))
+[[ $N =~ ^[1-9][0-9]*$ ]] || bad_usage "N='$N' is not a positive integer"
 [[ -f $SCENARIO && -r $SCENARIO ]] || bad_usage "scenario file '$SCENARIO' not found or not readable"
 [[ -n $OUT ]] || bad_usage "--out DIR is required"
 [[ -z $RUNS || $RUNS =~ ^[0-9]+$ ]] || bad_usage "--runs '$RUNS' is not a non-negative integer"
 [[ -z $SEED || $SEED =~ ^[0-9]+$ ]] || bad_usage "--seed '$SEED' is not a non-negative integer"
 [[ -z $THREADS || $THREADS =~ ^[0-9]+$ ]] || bad_usage "--threads '$THREADS' is not a non-negative integer"
 if [[ -n $MAX_PARALLEL ]]; then
-    [[ $MAX_PARALLEL =~ ^[0-9]+$ ]] && ((10#$MAX_PARALLEL >= 1)) ||
+    [[ $MAX_PARALLEL =~ ^[1-9][0-9]*$ ]] ||
         bad_usage "--max-parallel '$MAX_PARALLEL' is not a positive integer"
-    MAX_PARALLEL=$((10#$MAX_PARALLEL))
 fi
 
 command -v sbatch >/dev/null || {

@@ -176,21 +176,22 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     let cancel = cancel_flag();
     let rows_path = partial.join("runs.part");
     let mut rows_file = open_rows(&rows_path, runs_len)?;
-    let mut rows_len = runs_len;
     let mut last_checkpoint = Instant::now();
     let started_at = utc_now_rfc3339();
     let start = Instant::now();
-    let mut on_window = |state: &BatchState, rows: &str| -> std::io::Result<()> {
+    let rows_len = std::cell::Cell::new(runs_len);
+    let mut on_window = |rows: &str| -> std::io::Result<bool> {
         rows_file.write_all(rows.as_bytes())?;
-        rows_len += rows.len() as u64;
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY && !state.is_complete() {
+        rows_len.set(rows_len.get() + rows.len() as u64);
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
             rows_file.sync_all()?;
-            write_checkpoint(&partial, state, rows_len)?;
             last_checkpoint = Instant::now();
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     };
-    let hooks = Hooks { progress: &progress, cancel: &cancel, on_window: &mut on_window };
+    let mut on_checkpoint = |state: &BatchState| write_checkpoint(&partial, state, rows_len.get());
+    let hooks = Hooks { progress: &progress, cancel: &cancel, on_window: &mut on_window, on_checkpoint: &mut on_checkpoint };
     let result = engine::run_batch(&model, state, scenario.outputs.runs_table, &pool, hooks);
     let wall = start.elapsed().as_secs_f64();
     bar.finish_and_clear();

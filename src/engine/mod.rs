@@ -73,9 +73,11 @@ pub struct Hooks<'a> {
     /// Set to stop: workers skip remaining chunks, the batch returns `Cancelled`.
     pub cancel: &'a AtomicBool,
     /// Called on the calling thread after each window of chunks has been
-    /// folded into the state, with the runs-table rows of that window in
-    /// chunk order.
-    pub on_window: &'a mut dyn FnMut(&BatchState, &str) -> std::io::Result<()>,
+    /// folded in, with the runs-table rows of that window in chunk order.
+    /// Returns `true` to ask for a checkpoint now.
+    pub on_window: &'a mut dyn FnMut(&str) -> std::io::Result<bool>,
+    /// Called with the complete, consistent state when a checkpoint was asked for.
+    pub on_checkpoint: &'a mut dyn FnMut(&BatchState) -> std::io::Result<()>,
 }
 
 /// Simulate one chunk: its runs in order, folded into moments, sketches
@@ -164,13 +166,19 @@ pub fn run_batch(
             rows.push_str(&out.runs_rows);
             state.next_chunk = out.chunk + 1;
         }
-        for slot in &slots {
-            let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-            state.sketches.merge(&s);
-            *s = SketchSet::new(0);
-            s.sketches.resize(model.trajectory_len(), Default::default());
+        let checkpoint = (hooks.on_window)(&rows)?;
+        // Worker sketches hold exactly the runs of the windows folded since
+        // the last flush, so after a flush the state is consistent.
+        if checkpoint || state.is_complete() {
+            for slot in &slots {
+                let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+                state.sketches.merge(&s);
+                s.clear();
+            }
         }
-        (hooks.on_window)(&state, &rows)?;
+        if checkpoint && !state.is_complete() {
+            (hooks.on_checkpoint)(&state)?;
+        }
     }
     Ok(state)
 }

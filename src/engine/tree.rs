@@ -32,8 +32,9 @@ pub fn push(stack: &mut Vec<Node>, chunk: u64, value: MomentBlock) {
     let mut node = Node { level: 0, index: chunk, value };
     while let Some(top) = stack.last() {
         if top.level == node.level && top.index % 2 == 0 && top.index + 1 == node.index {
-            let left = stack.pop().expect("stack top exists");
-            node = Node { level: node.level + 1, index: left.index / 2, value: left.value.merge(&node.value) };
+            let mut left = stack.pop().expect("stack top exists");
+            left.value.absorb(&node.value);
+            node = Node { level: node.level + 1, index: left.index / 2, value: left.value };
         } else {
             break;
         }
@@ -75,9 +76,10 @@ fn value(
     if level == 0 {
         return Err(MissingChunk(index));
     }
-    let left = value(stored, level - 1, 2 * index, chunks, cells)?;
+    let mut left = value(stored, level - 1, 2 * index, chunks, cells)?;
     let right = value(stored, level - 1, 2 * index + 1, chunks, cells)?;
-    Ok(left.merge(&right))
+    left.absorb(&right);
+    Ok(left)
 }
 
 #[cfg(test)]

@@ -78,7 +78,10 @@ pub fn wilson_interval(k: u64, n: u64, confidence: f64) -> (f64, f64) {
     let denom = 1.0 + z * z / n;
     let centre = (p + z * z / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // The exact bounds at k = 0 and k = n are 0 and 1; avoid rounding residue.
+    let lo = if k == 0.0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    (lo, hi)
 }
 
 /// `outcomes.csv`: posture frequencies, postures that occurred only.
@@ -104,10 +107,10 @@ mod tests {
     #[test]
     fn wilson_matches_reference() {
         // Reference: statsmodels proportion_confint(15, 100, method="wilson")
-        // = (0.09305131, 0.23493546).
+        // = (0.0930598528365663, 0.2328355959083237).
         let (lo, hi) = wilson_interval(15, 100, 0.95);
-        assert!((lo - 0.093_051_31).abs() < 1e-6, "{lo}");
-        assert!((hi - 0.234_935_46).abs() < 1e-6, "{hi}");
+        assert!((lo - 0.093_059_852_836_566_3).abs() < 1e-12, "{lo}");
+        assert!((hi - 0.232_835_595_908_323_7).abs() < 1e-12, "{hi}");
         let (lo, hi) = wilson_interval(0, 10, 0.95);
         assert_eq!(lo, 0.0);
         assert!(hi > 0.0 && hi < 0.35);

@@ -52,29 +52,31 @@ impl MomentBlock {
 
     /// Combine two blocks (`self` first). Exact identity for an empty side.
     pub fn merge(&self, other: &MomentBlock) -> MomentBlock {
+        let mut out = self.clone();
+        out.absorb(other);
+        out
+    }
+
+    /// `self = merge(self, other)`, in place.
+    pub fn absorb(&mut self, other: &MomentBlock) {
         if other.n == 0 {
-            return self.clone();
+            return;
         }
         if self.n == 0 {
-            return other.clone();
+            self.clone_from(other);
+            return;
         }
         let (na, nb) = (self.n as f64, other.n as f64);
         let n = na + nb;
-        let cells = self
-            .cells
-            .iter()
-            .zip(&other.cells)
-            .map(|(a, b)| {
-                let delta = b.mean - a.mean;
-                CellMoments {
-                    mean: a.mean + delta * (nb / n),
-                    m2: a.m2 + b.m2 + delta * delta * (na * nb / n),
-                    min: a.min.min(b.min),
-                    max: a.max.max(b.max),
-                }
-            })
-            .collect();
-        MomentBlock { n: self.n + other.n, cells }
+        let (wb, wab) = (nb / n, na * nb / n);
+        for (a, b) in self.cells.iter_mut().zip(&other.cells) {
+            let delta = b.mean - a.mean;
+            a.mean += delta * wb;
+            a.m2 = a.m2 + b.m2 + delta * delta * wab;
+            a.min = a.min.min(b.min);
+            a.max = a.max.max(b.max);
+        }
+        self.n += other.n;
     }
 
     /// Sample variance of a cell (n - 1 denominator); `None` for n < 2.

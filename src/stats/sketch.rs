@@ -6,7 +6,7 @@
 //! binade [2^e, 2^(e+1)) into 2^MANTISSA_BITS equal buckets, so a bucket
 //! `[lo, hi)` has `(hi - lo) / lo <= 2^-MANTISSA_BITS`. Reporting the bucket
 //! midpoint bounds the relative error of a quantile *value* by
-//! 2^-(MANTISSA_BITS+1) (about 0.05% here), the same guarantee as DDSketch
+//! 2^-(MANTISSA_BITS+1) (about 0.2% here), the same guarantee as DDSketch
 //! (Masson, Rim & Lee, VLDB 2019) with an index computed by a shift instead
 //! of a logarithm (as in HdrHistogram). Zero has its own count, negatives
 //! mirror positives. The rank used is the lower empirical quantile:
@@ -17,39 +17,66 @@
 //! sketch. Memory grows with the *range* of a cell's values (4 bytes per
 //! occupied bucket span), not with the number of runs.
 
-/// Mantissa bits kept: 2^10 = 1024 buckets per binade.
-pub const MANTISSA_BITS: u32 = 10;
+/// Mantissa bits kept: 2^8 = 256 buckets per binade.
+pub const MANTISSA_BITS: u32 = 8;
 const SHIFT: u32 = 52 - MANTISSA_BITS;
 
 /// Guaranteed bound on the relative error of a reported quantile value
 /// (before clamping to the exact min and max, which can only reduce it).
 pub const RELATIVE_ERROR: f64 = 1.0 / (1u64 << (MANTISSA_BITS + 1)) as f64;
 
-/// A dense run of bucket counts starting at `offset`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A dense run of bucket counts starting at `offset` (may carry zero
+/// padding at either end; equality ignores it).
+#[derive(Debug, Clone, Default)]
 pub struct Buckets {
     pub offset: u32,
     pub counts: Vec<u32>,
 }
 
 impl Buckets {
+    /// The non-zero span: (offset of the first non-zero bucket, counts up to the last non-zero one).
+    fn trimmed(&self) -> (u32, &[u32]) {
+        match (self.counts.iter().position(|&c| c > 0), self.counts.iter().rposition(|&c| c > 0)) {
+            (Some(a), Some(b)) => (self.offset + a as u32, &self.counts[a..=b]),
+            _ => (0, &[]),
+        }
+    }
+
     #[inline]
     fn add(&mut self, index: u32, count: u32) {
+        let i = index.wrapping_sub(self.offset) as usize;
+        if let Some(slot) = self.counts.get_mut(i) {
+            *slot += count;
+        } else {
+            self.grow_to(index);
+            self.counts[(index - self.offset) as usize] += count;
+        }
+    }
+
+    /// Extend the range to include `index`, with some slack on the growing
+    /// side so that a drifting distribution does not regrow at every value.
+    #[cold]
+    fn grow_to(&mut self, index: u32) {
         if self.counts.is_empty() {
             self.offset = index;
-            self.counts.push(count);
+            self.counts.push(0);
             return;
         }
+        let slack = (self.counts.len() / 4).max(8) as u32;
         if index < self.offset {
-            let grow = (self.offset - index) as usize;
+            let new_offset = index.saturating_sub(slack);
+            let grow = (self.offset - new_offset) as usize;
             self.counts.splice(0..0, std::iter::repeat_n(0, grow));
-            self.offset = index;
+            self.offset = new_offset;
+        } else {
+            let end = (u64::from(index) + u64::from(slack)).min(u64::from(u32::MAX)) as u32;
+            self.counts.resize((end - self.offset) as usize + 1, 0);
         }
-        let i = (index - self.offset) as usize;
-        if i >= self.counts.len() {
-            self.counts.resize(i + 1, 0);
-        }
-        self.counts[i] += count;
+    }
+
+    /// Set every count to zero, keeping the allocated range.
+    pub fn clear(&mut self) {
+        self.counts.fill(0);
     }
 
     fn merge(&mut self, other: &Buckets) {
@@ -64,6 +91,14 @@ impl Buckets {
         self.counts.iter().map(|&c| u64::from(c)).sum()
     }
 }
+
+impl PartialEq for Buckets {
+    fn eq(&self, other: &Self) -> bool {
+        self.trimmed() == other.trimmed()
+    }
+}
+
+impl Eq for Buckets {}
 
 /// Sketch of one cell.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,6 +130,13 @@ impl Sketch {
         } else {
             self.zeros += 1;
         }
+    }
+
+    /// Set every count to zero, keeping the allocated ranges.
+    pub fn clear(&mut self) {
+        self.zeros = 0;
+        self.positive.clear();
+        self.negative.clear();
     }
 
     pub fn merge(&mut self, other: &Sketch) {
@@ -159,6 +201,11 @@ impl SketchSet {
         for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
             a.merge(b);
         }
+    }
+
+    /// Set every count to zero, keeping the allocated ranges.
+    pub fn clear(&mut self) {
+        self.sketches.iter_mut().for_each(Sketch::clear);
     }
 }
 
