@@ -146,6 +146,11 @@ pub struct Workspace {
     score_d: Vec<f64>,
     share: Vec<f64>,
     params: Params,
+    /// `ln comp + ln(1 + access) - ln trade_cost` per partner, for `params`.
+    static_m: Vec<f64>,
+    /// Per-step rates of the hedger's adjustments, for `params`.
+    eta_t: f64,
+    eta_d: f64,
     scratch: (Params, Params),
     active: Vec<(usize, f64)>,
     last_active: Vec<(usize, f64)>,
@@ -273,6 +278,9 @@ impl Model {
             score_d: zero(p),
             share: zero(p),
             params: self.base.clone(),
+            static_m: zero(p),
+            eta_t: 0.0,
+            eta_d: 0.0,
             scratch: (self.base.clone(), self.base.clone()),
             active: Vec::new(),
             last_active: Vec::new(),
@@ -303,6 +311,7 @@ impl Model {
         ws.trade_total = self.scenario.hedger.trade_total;
         ws.disruption_left.fill(0.0);
         ws.params.clone_from(&self.base);
+        self.derive_from_params(ws);
         ws.active.clear();
         ws.last_active.clear();
         ws.hazard_left.fill(0);
@@ -377,8 +386,19 @@ impl Model {
         }
         if ws.active != ws.last_active {
             self.base.effective(&ws.active, &self.events, &mut ws.scratch, &mut ws.params);
+            self.derive_from_params(ws);
             std::mem::swap(&mut ws.active, &mut ws.last_active);
         }
+    }
+
+    /// Quantities that depend on the effective parameters only, recomputed
+    /// when they change rather than at every step.
+    fn derive_from_params(&self, ws: &mut Workspace) {
+        for (p, m) in ws.static_m.iter_mut().enumerate() {
+            *m = static_attractiveness(&ws.params.partner[p], 1.0);
+        }
+        ws.eta_t = per_step(ws.params.hedger[hp::TRADE_ADJUSTMENT], self.dt);
+        ws.eta_d = per_step(ws.params.hedger[hp::DIPLOMATIC_ADJUSTMENT], self.dt);
     }
 
     fn apply_shock(&self, event: &CompiledEvent, ws: &mut Workspace) {
@@ -459,11 +479,11 @@ impl Model {
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
         for p in 0..n {
             let q = &params.partner[p];
-            let corridor_cost = self.scenario.partners[p].corridor.map_or(1.0, |c| {
+            let log_corridor_cost = self.scenario.partners[p].corridor.map_or(0.0, |c| {
                 let cost = params.corridor[c][cp::COST];
-                if ws.disruption_left[c] > 0.0 { cost * (1.0 + params.corridor[c][cp::DISRUPTION]) } else { cost }
+                if ws.disruption_left[c] > 0.0 { (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln() } else { cost.ln() }
             });
-            let m = static_attractiveness(q, corridor_cost)
+            let m = ws.static_m[p] - log_corridor_cost
                 + model.gdp_elasticity * ws.log_y[p]
                 + model.engagement_elasticity * ws.e[p].ln();
             ws.m[p] = m;
@@ -476,8 +496,7 @@ impl Model {
         }
         softmax(beta, &mut ws.score_t);
         softmax(beta, &mut ws.score_d);
-        let eta_t = per_step(h[hp::TRADE_ADJUSTMENT], dt);
-        let eta_d = per_step(h[hp::DIPLOMATIC_ADJUSTMENT], dt);
+        let (eta_t, eta_d) = (ws.eta_t, ws.eta_d);
         for p in 0..n {
             ws.t[p] = (1.0 - eta_t) * ws.t[p] + eta_t * ws.score_t[p];
             ws.d[p] = (1.0 - eta_d) * ws.d[p] + eta_d * ws.score_d[p];
