@@ -12,7 +12,11 @@ fn main() {
         Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
         Command::Validate { files } => app::validate(files),
         Command::Merge(args) => app::merge::merge(args),
-        Command::Compare(_) | Command::Bench(_) => Err(AppError::Failed("not implemented yet".into())),
+        Command::Bench(args) => app::bench::bench(args).map(|text| {
+            println!("{text}");
+            String::new()
+        }),
+        Command::Compare(_) => Err(AppError::Failed("not implemented yet".into())),
     };
     match result {
         Ok(text) => {

@@ -2,6 +2,7 @@
 //! files, progress, signals, and writing results. Every error is an
 //! [`AppError`] whose kind decides the exit code.
 
+pub mod bench;
 pub mod finish;
 pub mod merge;
 pub mod run;

@@ -1,0 +1,195 @@
+//! `hedgesim bench`: throughput of a scenario at several thread counts.
+//!
+//! Each repetition runs the full batch in memory (simulation, moments,
+//! sketches, the final tree reduction and the formatting of `summary.csv`,
+//! but no runs table and no files), so it measures what a user waits for.
+//! The median of the repetitions is reported, with speed-up and parallel
+//! efficiency against the smallest thread count, and the process's peak
+//! resident memory. Results go to `results/bench/<scenario>.csv`; an
+//! earlier file there is read first and the change against it shown.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use super::{io_err, load_scenario, AppError};
+use crate::cli::BenchArgs;
+use crate::engine::{chunk_count, run_batch, tree, BatchState, Hooks};
+use crate::model::{Model, Posture};
+use crate::output::atomic::write_file;
+use crate::output::tables::summary_csv;
+
+/// One measured configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchRow {
+    pub threads: usize,
+    pub runs: u64,
+    pub median_s: f64,
+    pub runs_per_s: f64,
+    pub partner_steps_per_s: f64,
+    pub speedup: f64,
+    pub efficiency: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// Median of a non-empty sample.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 }
+}
+
+/// Peak resident set size of this process in MB (Linux `VmHWM`), if known.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// One in-memory batch; returns wall seconds.
+pub fn time_batch(model: &Model, threads: usize) -> Result<f64, AppError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| AppError::Failed(format!("cannot start {threads} threads: {e}")))?;
+    let s = &model.scenario;
+    let cancel = AtomicBool::new(false);
+    let start = Instant::now();
+    let state = BatchState::new(s.runs, 0..chunk_count(s.runs), model.trajectory_len(), Posture::count(s.partners.len()));
+    let hooks = Hooks {
+        progress: &|_| {},
+        cancel: &cancel,
+        on_window: &mut |_| Ok(false),
+        on_checkpoint: &mut |_| Ok(()),
+    };
+    let state = run_batch(model, state, false, &pool, hooks).map_err(|e| AppError::Failed(e.to_string()))?;
+    let moments = tree::root(state.stack, chunk_count(s.runs), model.trajectory_len())
+        .map_err(|e| AppError::Failed(e.to_string()))?;
+    let table = summary_csv(model, &moments, &state.sketches);
+    std::hint::black_box(table.len());
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn default_out(scenario: &Path) -> PathBuf {
+    let stem = scenario.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from("results").join("bench").join(format!("{stem}.csv"))
+}
+
+const CSV_HEADER: &str =
+    "threads,runs,median_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb";
+
+fn to_csv(rows: &[BenchRow]) -> String {
+    let mut out = format!("{CSV_HEADER}\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            r.threads, r.runs, r.median_s, r.runs_per_s, r.partner_steps_per_s, r.speedup, r.efficiency, r.peak_rss_mb
+        );
+    }
+    out
+}
+
+/// Earlier results: threads -> partner-steps/s.
+fn read_previous(path: &Path) -> Vec<(usize, f64)> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f.first()?.parse().ok()?, f.get(4)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Markdown table of the results, with the change against earlier ones.
+pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
+    let mut out = String::from(
+        "| threads | runs | median s | runs/s | M partner-steps/s | speed-up | efficiency | peak RSS MB | vs previous |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let change = previous
+            .iter()
+            .find(|(t, _)| *t == r.threads)
+            .map_or_else(|| "n/a".to_string(), |(_, p)| format!("{:+.1}%", (r.partner_steps_per_s / p - 1.0) * 100.0));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.3} | {:.0} | {:.2} | {:.2} | {:.0}% | {:.0} | {} |",
+            r.threads,
+            r.runs,
+            r.median_s,
+            r.runs_per_s,
+            r.partner_steps_per_s / 1e6,
+            r.speedup,
+            r.efficiency * 100.0,
+            r.peak_rss_mb,
+            change
+        );
+    }
+    out
+}
+
+/// Execute `hedgesim bench`.
+pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
+    let (mut scenario, _) = load_scenario(&args.scenario)?;
+    if args.runs == 0 || args.repeat == 0 {
+        return Err(AppError::Invalid("--runs and --repeat must be at least 1".into()));
+    }
+    scenario.runs = args.runs;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<usize> = if args.threads.is_empty() { (1..=cores).collect() } else { args.threads.clone() };
+    if threads.contains(&0) {
+        return Err(AppError::Invalid("--threads: thread counts must be at least 1".into()));
+    }
+    let model = Model::new(&scenario);
+    let partner_steps = (scenario.runs * scenario.steps() as u64 * scenario.partners.len() as u64) as f64;
+    time_batch(&model, threads[0])?; // warm-up
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for &t in &threads {
+        let mut times = (0..args.repeat).map(|_| time_batch(&model, t)).collect::<Result<Vec<_>, _>>()?;
+        let median_s = median(&mut times);
+        let base = rows.first().map_or(median_s, |r| r.median_s);
+        let base_threads = rows.first().map_or(t, |r| r.threads) as f64;
+        let speedup = base / median_s;
+        rows.push(BenchRow {
+            threads: t,
+            runs: scenario.runs,
+            median_s,
+            runs_per_s: scenario.runs as f64 / median_s,
+            partner_steps_per_s: partner_steps / median_s,
+            speedup,
+            efficiency: speedup / (t as f64 / base_threads),
+            peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
+        });
+    }
+    let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario));
+    let previous = read_previous(&out);
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
+    }
+    write_file(&out, to_csv(&rows).as_bytes()).map_err(|e| io_err("cannot write", &out, e))?;
+    Ok(format!(
+        "{} ({} runs x {} steps x {} partners, median of {}; peak RSS is the process maximum so far)\n\n{}\nwrote {}",
+        scenario.name,
+        scenario.runs,
+        scenario.steps(),
+        scenario.partners.len(),
+        args.repeat,
+        to_markdown(&rows, &previous),
+        out.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_samples() {
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
