@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use super::{io_err, load_scenario, AppError};
+use super::{AppError, io_err, load_scenario};
 use crate::cli::BenchArgs;
-use crate::engine::{chunk_count, run_batch, tree, BatchState, Hooks};
+use crate::engine::{BatchState, Hooks, chunk_count, run_batch, tree};
 use crate::model::{Model, Posture};
 use crate::output::atomic::write_file;
 use crate::output::tables::summary_csv;
@@ -57,13 +57,10 @@ pub fn time_batch(model: &Model, threads: usize) -> Result<f64, AppError> {
     let s = &model.scenario;
     let cancel = AtomicBool::new(false);
     let start = Instant::now();
-    let state = BatchState::new(s.runs, 0..chunk_count(s.runs), model.trajectory_len(), Posture::count(s.partners.len()));
-    let hooks = Hooks {
-        progress: &|_| {},
-        cancel: &cancel,
-        on_window: &mut |_| Ok(false),
-        on_checkpoint: &mut |_| Ok(()),
-    };
+    let state =
+        BatchState::new(s.runs, 0..chunk_count(s.runs), model.trajectory_len(), Posture::count(s.partners.len()));
+    let hooks =
+        Hooks { progress: &|_| {}, cancel: &cancel, on_window: &mut |_| Ok(false), on_checkpoint: &mut |_| Ok(()) };
     let state = run_batch(model, state, false, &pool, hooks).map_err(|e| AppError::Failed(e.to_string()))?;
     let moments = tree::root(state.stack, chunk_count(s.runs), model.trajectory_len())
         .map_err(|e| AppError::Failed(e.to_string()))?;
@@ -77,8 +74,7 @@ fn default_out(scenario: &Path) -> PathBuf {
     PathBuf::from("results").join("bench").join(format!("{stem}.csv"))
 }
 
-const CSV_HEADER: &str =
-    "threads,runs,median_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb";
+const CSV_HEADER: &str = "threads,runs,median_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb";
 
 fn to_csv(rows: &[BenchRow]) -> String {
     let mut out = format!("{CSV_HEADER}\n");

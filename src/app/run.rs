@@ -166,6 +166,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         .build()
         .map_err(|e| AppError::Failed(format!("cannot start {threads} threads: {e}")))?;
     let shard_runs: u64 = chunks.clone().map(|c| engine::chunk_runs(c, scenario.runs).count() as u64).sum();
+    let resumed_runs = state.runs_done();
     let bar = progress_bar(shard_runs, args.quiet);
     bar.set_position(state.runs_done());
     let done = AtomicU64::new(state.runs_done());
@@ -191,7 +192,8 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         Ok(false)
     };
     let mut on_checkpoint = |state: &BatchState| write_checkpoint(&partial, state, rows_len.get());
-    let hooks = Hooks { progress: &progress, cancel: &cancel, on_window: &mut on_window, on_checkpoint: &mut on_checkpoint };
+    let hooks =
+        Hooks { progress: &progress, cancel: &cancel, on_window: &mut on_window, on_checkpoint: &mut on_checkpoint };
     let result = engine::run_batch(&model, state, scenario.outputs.runs_table, &pool, hooks);
     let wall = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
@@ -210,7 +212,8 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     rows_file.sync_all().map_err(|e| io_err("cannot write", &rows_path, e))?;
     drop(rows_file);
 
-    let computed_runs = shard_runs;
+    // Runs computed by this invocation (a resumed run counts only its part).
+    let computed_runs = shard_runs - resumed_runs;
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
         engine: "hedgesim".into(),

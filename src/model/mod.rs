@@ -481,7 +481,11 @@ impl Model {
             let q = &params.partner[p];
             let log_corridor_cost = self.scenario.partners[p].corridor.map_or(0.0, |c| {
                 let cost = params.corridor[c][cp::COST];
-                if ws.disruption_left[c] > 0.0 { (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln() } else { cost.ln() }
+                if ws.disruption_left[c] > 0.0 {
+                    (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln()
+                } else {
+                    cost.ln()
+                }
             });
             let m = ws.static_m[p] - log_corridor_cost
                 + model.gdp_elasticity * ws.log_y[p]
