@@ -109,7 +109,7 @@ pub struct CompareArgs {
     /// Result directory B (the alternative); differences are B - A.
     pub b: PathBuf,
     /// Year to compare (default: the horizon).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all_steps")]
     pub year: Option<f64>,
     /// Only these metrics (`trade_share`) or cells (`trade_share.RU`); repeatable.
     #[arg(long = "metric", value_name = "NAME")]

@@ -6,11 +6,12 @@
 //! ([`scenario`]), simulates the reference model of `docs/model.md`
 //! ([`model`]), runs Monte Carlo batches in parallel with results that are
 //! bit-identical for any thread count or machine split ([`engine`]),
-//! accumulates streaming statistics ([`stats`]) and writes result tables
-//! ([`output`]).
+//! accumulates streaming statistics ([`stats`]), writes result tables
+//! ([`output`]) and compares two results with honest statistics ([`compare`]).
 
 pub mod app;
 pub mod cli;
+pub mod compare;
 pub mod engine;
 pub mod model;
 pub mod output;

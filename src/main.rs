@@ -16,7 +16,10 @@ fn main() {
             println!("{text}");
             String::new()
         }),
-        Command::Compare(_) => Err(AppError::Failed("not implemented yet".into())),
+        Command::Compare(args) => app::compare::compare(args).map(|text| {
+            print!("{text}");
+            String::new()
+        }),
     };
     match result {
         Ok(text) => {

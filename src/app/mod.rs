@@ -3,6 +3,7 @@
 //! [`AppError`] whose kind decides the exit code.
 
 pub mod bench;
+pub mod compare;
 pub mod finish;
 pub mod merge;
 pub mod run;

@@ -9,7 +9,10 @@ use crate::stats::sketch::SketchSet;
 use crate::stats::summary::summarize;
 
 fn fmt4(v: f64) -> String {
-    if v == 0.0 || (v.abs() >= 1e-3 && v.abs() < 1e6) {
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    if v.abs() >= 1e-3 && v.abs() < 1e6 {
         let digits = (4 - 1 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
         format!("{v:.digits$}")
     } else {

@@ -1,0 +1,37 @@
+//! `hedgesim compare`: the CLI edge of [`crate::compare`] (printing and
+//! writing files; the statistics are pure and live there).
+
+use super::{AppError, io_err};
+use crate::cli::{CompareArgs, OutputFormat};
+use crate::compare::{CompareOptions, Format, compare as compare_results, output_files, render};
+use crate::output::atomic::write_file;
+
+/// Execute `hedgesim compare`; returns the table for stdout.
+pub fn compare(args: &CompareArgs) -> Result<String, AppError> {
+    let opts = CompareOptions {
+        a: args.a.clone(),
+        b: args.b.clone(),
+        year: args.year,
+        metrics: args.metrics.clone(),
+        all_steps: args.all_steps,
+    };
+    let c = compare_results(&opts).map_err(|e| {
+        if e.is_input_error() { AppError::Invalid(e.to_string()) } else { AppError::Failed(e.to_string()) }
+    })?;
+    let format = match args.format {
+        OutputFormat::Markdown => Format::Markdown,
+        OutputFormat::Csv => Format::Csv,
+        OutputFormat::Json => Format::Json,
+    };
+    if !matches!(format, Format::Markdown) {
+        eprintln!("{}", c.headline());
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, e))?;
+        for (name, text) in output_files(&c) {
+            let path = dir.join(name);
+            write_file(&path, text.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
+        }
+    }
+    Ok(render(&c, format))
+}
