@@ -320,7 +320,7 @@ log "cluster up: node $NODE ($node_hw) idle after $((T_CLUSTER - T0)) s"
 # ---------------------------------------------------------------------------
 # The sharded batch through the real submit script.
 log "submitting $(basename "$SCENARIO") as $SHARDS shards${RUNS:+, --runs $RUNS}${SEED:+, --seed $SEED}"
-submit_out=$(FORCE=0 RESUME=0 THREADS='' OUT='' SHARD_ROOT='' LOG_DIR='' \
+submit_out=$(FORCE=0 RESUME=auto THREADS='' OUT='' SHARD_ROOT='' LOG_DIR='' \
     "$REPO_ROOT/scripts/slurm/submit.sh" "$SCENARIO" "$SHARDS" \
     --out "$WORK/merged" --shard-root "$WORK/shards" --log-dir "$WORK/logs" \
     --hedgesim "$HEDGESIM" ${RUNS:+--runs "$RUNS"} ${SEED:+--seed "$SEED"} \

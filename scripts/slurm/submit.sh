@@ -33,9 +33,15 @@ Options (each also settable by the environment variable in brackets):
                         $REPO_ROOT/target/release/hedgesim)          [HEDGESIM]
   --log-dir DIR         job output files (default: SHARD_ROOT/logs)  [LOG_DIR]
   --max-parallel M      run at most M shards at once (--array=0-(N-1)%M)
-  --force               replace existing shard directories and DIR   [FORCE=1]
-  --resume              continue interrupted shards from their
-                        checkpoints (hedgesim run --resume)          [RESUME=1]
+  --force               recompute shards that are already complete and
+                        replace DIR if it exists                     [FORCE=1]
+                        (without it, complete shard-K directories are
+                        kept, so resubmitting redoes only missing shards)
+  --resume              require every shard to resume from a checkpoint
+                        (hedgesim run --resume)                      [RESUME=1]
+  --no-resume           discard checkpoints of interrupted shards    [RESUME=0]
+                        (default RESUME=auto: a shard resumes when an
+                        interrupted earlier attempt left a checkpoint)
   -h, --help            show this help
 
 Everything after '--' is passed to both sbatch calls, e.g.
@@ -62,7 +68,7 @@ THREADS=${THREADS:-}
 HEDGESIM=${HEDGESIM:-}
 LOG_DIR=${LOG_DIR:-}
 FORCE=${FORCE:-0}
-RESUME=${RESUME:-0}
+RESUME=${RESUME:-auto}
 MAX_PARALLEL=
 positional=()
 sbatch_extra=()
@@ -96,6 +102,7 @@ while (($# > 0)); do
     --max-parallel=*) MAX_PARALLEL=${1#*=}; shift ;;
     --force) FORCE=1; shift ;;
     --resume) RESUME=1; shift ;;
+    --no-resume) RESUME=0; shift ;;
     --)
         shift
         sbatch_extra=("$@")
@@ -118,7 +125,9 @@ N=${positional[1]}
 [[ -n $OUT ]] || bad_usage "--out DIR is required"
 [[ -z $RUNS || $RUNS =~ ^[0-9]+$ ]] || bad_usage "--runs '$RUNS' is not a non-negative integer"
 [[ -z $SEED || $SEED =~ ^[0-9]+$ ]] || bad_usage "--seed '$SEED' is not a non-negative integer"
-[[ -z $THREADS || $THREADS =~ ^[0-9]+$ ]] || bad_usage "--threads '$THREADS' is not a non-negative integer"
+[[ -z $THREADS || $THREADS =~ ^[1-9][0-9]*$ ]] || bad_usage "--threads '$THREADS' is not a positive integer"
+[[ $RESUME == auto || $RESUME == 0 || $RESUME == 1 ]] || bad_usage "RESUME='$RESUME': use auto, 1 or 0"
+[[ $FORCE == 0 || $FORCE == 1 ]] || bad_usage "FORCE='$FORCE': use 0 or 1"
 if [[ -n $MAX_PARALLEL ]]; then
     [[ $MAX_PARALLEL =~ ^[1-9][0-9]*$ ]] ||
         bad_usage "--max-parallel '$MAX_PARALLEL' is not a positive integer"
