@@ -119,7 +119,12 @@ pub struct Model {
     /// Corridors controlled by each partner.
     controls: Vec<Vec<usize>>,
     key_global: u64,
+    /// One key per bloc (in `scenario.blocs` order) and each partner's bloc.
     key_bloc: Vec<u64>,
+    bloc_of: Vec<usize>,
+    /// Each partner's corridor and rivals, copied out of the scenario.
+    corridor_of: Vec<Option<usize>>,
+    rivals_of: Vec<Vec<usize>>,
     key_shock: Vec<u64>,
     key_coercion: Vec<u64>,
     key_event: Vec<u64>,
@@ -141,6 +146,8 @@ pub struct Workspace {
     // scratch
     eps: Vec<f64>,
     z_bloc: Vec<f64>,
+    /// ln of each corridor's effective cost in this step.
+    log_corridor: Vec<f64>,
     m: Vec<f64>,
     score_t: Vec<f64>,
     score_d: Vec<f64>,
@@ -235,7 +242,10 @@ impl Model {
             events,
             controls,
             key_global: stream_key("global", ""),
-            key_bloc: scenario.partners.iter().map(|p| stream_key("bloc", &scenario.blocs[p.bloc])).collect(),
+            key_bloc: scenario.blocs.iter().map(|b| stream_key("bloc", b)).collect(),
+            bloc_of: scenario.partners.iter().map(|p| p.bloc).collect(),
+            corridor_of: scenario.partners.iter().map(|p| p.corridor).collect(),
+            rivals_of: scenario.partners.iter().map(|p| p.rivals.clone()).collect(),
             key_shock: scenario.partners.iter().map(|p| stream_key("partner", &p.id)).collect(),
             key_coercion: scenario.partners.iter().map(|p| stream_key("coercion", &p.id)).collect(),
             key_event: scenario.events.iter().map(|e| stream_key("event", &e.name)).collect(),
@@ -272,7 +282,8 @@ impl Model {
             trade_total: 0.0,
             disruption_left: zero(self.scenario.corridors.len()),
             eps: zero(p),
-            z_bloc: zero(p),
+            z_bloc: zero(self.key_bloc.len()),
+            log_corridor: zero(self.scenario.corridors.len()),
             m: zero(p),
             score_t: zero(p),
             score_d: zero(p),
@@ -432,7 +443,7 @@ impl Model {
         }
         for p in 0..n {
             let z_own: f64 = StandardNormal.sample(&mut ws.streams.shock[p]);
-            ws.eps[p] = self.w_global * z0 + self.w_bloc * ws.z_bloc[p] + self.w_own * z_own;
+            ws.eps[p] = self.w_global * z0 + self.w_bloc * ws.z_bloc[self.bloc_of[p]] + self.w_own * z_own;
         }
 
         for p in 0..n {
@@ -449,8 +460,7 @@ impl Model {
         for p in 0..n {
             let q = &params.partner[p];
             let shortfall = (1.0 - ws.d[p] / self.d0[p]).max(0.0);
-            let rivalry: f64 =
-                self.scenario.partners[p].rivals.iter().map(|&r| (ws.t[r] / self.s0[r] - 1.0).max(0.0)).sum();
+            let rivalry: f64 = self.rivals_of[p].iter().map(|&r| (ws.t[r] / self.s0[r] - 1.0).max(0.0)).sum();
             let pi = ws.pressure[p];
             ws.pressure[p] =
                 (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
@@ -477,19 +487,22 @@ impl Model {
         let beta = h[hp::RATIONALITY];
         let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
+        for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
+            let cost = params.corridor[c][cp::COST];
+            *log_cost = if ws.disruption_left[c] > 0.0 {
+                (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln()
+            } else {
+                cost.ln()
+            };
+        }
         for p in 0..n {
             let q = &params.partner[p];
-            let log_corridor_cost = self.scenario.partners[p].corridor.map_or(0.0, |c| {
-                let cost = params.corridor[c][cp::COST];
-                if ws.disruption_left[c] > 0.0 {
-                    (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln()
-                } else {
-                    cost.ln()
-                }
-            });
+            let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| ws.log_corridor[c]);
+            // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
+            let log_e = if ws.e[p] == 1.0 { 0.0 } else { ws.e[p].ln() };
             let m = ws.static_m[p] - log_corridor_cost
                 + model.gdp_elasticity * ws.log_y[p]
-                + model.engagement_elasticity * ws.e[p].ln();
+                + model.engagement_elasticity * log_e;
             ws.m[p] = m;
             let sigma = q[pp::VOLATILITY];
             ws.score_t[p] = self.a[p] + m + ws.r[p]

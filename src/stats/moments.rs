@@ -24,6 +24,36 @@ impl CellMoments {
     pub const EMPTY: CellMoments = CellMoments { mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY };
 }
 
+/// Cells updated together by [`MomentBlock::add_rows`].
+const LANES: usize = 8;
+
+/// Welford updates of `L` neighbouring cells (starting at column `first`)
+/// over the rows of a block, in row order.
+#[inline(always)]
+fn update_lanes<const L: usize>(cells: &mut [CellMoments], rows: &[f64], stride: usize, first: usize, inv_n: &[f64]) {
+    let mut mean = [0.0; L];
+    let mut m2 = [0.0; L];
+    let mut min = [0.0; L];
+    let mut max = [0.0; L];
+    for j in 0..L {
+        (mean[j], m2[j], min[j], max[j]) = (cells[j].mean, cells[j].m2, cells[j].min, cells[j].max);
+    }
+    for (r, &inv) in inv_n.iter().enumerate() {
+        let row = &rows[r * stride + first..r * stride + first + L];
+        for j in 0..L {
+            let x = row[j];
+            let delta = x - mean[j];
+            mean[j] += delta * inv;
+            m2[j] += delta * (x - mean[j]);
+            min[j] = min[j].min(x);
+            max[j] = max[j].max(x);
+        }
+    }
+    for j in 0..L {
+        cells[j] = CellMoments { mean: mean[j], m2: m2[j], min: min[j], max: max[j] };
+    }
+}
+
 /// Moments of many cells over the same runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MomentBlock {
@@ -38,16 +68,30 @@ impl MomentBlock {
 
     /// Add one observation of every cell.
     pub fn add_row(&mut self, row: &[f64]) {
-        debug_assert_eq!(row.len(), self.cells.len());
-        self.n += 1;
-        let inv_n = 1.0 / self.n as f64;
-        for (c, &x) in self.cells.iter_mut().zip(row) {
-            let delta = x - c.mean;
-            c.mean += delta * inv_n;
-            c.m2 += delta * (x - c.mean);
-            c.min = c.min.min(x);
-            c.max = c.max.max(x);
+        self.add_rows(row, 1);
+    }
+
+    /// Add `count` observations of every cell, given row after row in
+    /// `rows` (`count x cells` values). Each cell is updated in row order,
+    /// exactly as `count` calls of [`MomentBlock::add_row`] would (same
+    /// bits), but cell by cell, so each cell's state is loaded once per
+    /// block instead of once per row.
+    pub fn add_rows(&mut self, rows: &[f64], count: usize) {
+        let cells = self.cells.len();
+        assert_eq!(rows.len(), cells * count, "rows must hold count x cells values");
+        let inv_n: Vec<f64> = (1..=count as u64).map(|i| 1.0 / (self.n + i) as f64).collect();
+        // Groups of LANES neighbouring cells are updated together: their
+        // update chains are independent, so they pipeline (and vectorise),
+        // and each row contributes one contiguous load per group.
+        let mut start = 0;
+        while start + LANES <= cells {
+            update_lanes::<LANES>(&mut self.cells[start..start + LANES], rows, cells, start, &inv_n);
+            start += LANES;
         }
+        for i in start..cells {
+            update_lanes::<1>(&mut self.cells[i..=i], rows, cells, i, &inv_n);
+        }
+        self.n += count as u64;
     }
 
     /// Combine two blocks (`self` first). Exact identity for an empty side.
@@ -107,6 +151,17 @@ mod tests {
         }
         assert_eq!(merged.cells[0].min, whole.cells[0].min);
         assert_eq!(merged.n, 1000);
+    }
+
+    #[test]
+    fn block_updates_equal_row_updates_bit_for_bit() {
+        let rows: Vec<f64> = (0..3 * 7).map(|i| ((i * 37) % 11) as f64 * 0.3 - 1.0).collect();
+        let mut one_by_one = MomentBlock::new(3);
+        rows.chunks(3).for_each(|r| one_by_one.add_row(r));
+        let mut blocked = MomentBlock::new(3);
+        blocked.add_rows(&rows[..9], 3);
+        blocked.add_rows(&rows[9..], 4);
+        assert_eq!(blocked, one_by_one);
     }
 
     #[test]

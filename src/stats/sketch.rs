@@ -132,6 +132,36 @@ impl Sketch {
         }
     }
 
+    /// Add several values. Runs of values that fall into the same bucket
+    /// (common: the runs of one cell are often close) are counted in a
+    /// register and stored once, instead of incrementing the same memory
+    /// word back to back, which serialises on store-to-load forwarding.
+    #[inline]
+    pub fn add_many(&mut self, values: impl Iterator<Item = f64>) {
+        let (mut last, mut run, mut zeros) = (0u32, 0u32, 0u64);
+        for x in values {
+            if x > 0.0 {
+                let index = bucket_of(x);
+                if run > 0 && index == last {
+                    run += 1;
+                } else {
+                    if run > 0 {
+                        self.positive.add(last, run);
+                    }
+                    (last, run) = (index, 1);
+                }
+            } else if x < 0.0 {
+                self.negative.add(bucket_of(-x), 1);
+            } else {
+                zeros += 1;
+            }
+        }
+        if run > 0 {
+            self.positive.add(last, run);
+        }
+        self.zeros += zeros;
+    }
+
     /// Set every count to zero, keeping the allocated ranges.
     pub fn clear(&mut self) {
         self.zeros = 0;
@@ -192,8 +222,17 @@ impl SketchSet {
 
     /// Add one value per cell.
     pub fn add_row(&mut self, row: &[f64]) {
-        for (s, &x) in self.sketches.iter_mut().zip(row) {
-            s.add(x);
+        self.add_rows(row, 1);
+    }
+
+    /// Add `count` rows of values (`count x cells`, row after row), cell by
+    /// cell, so that each cell's histogram is touched once per block and
+    /// stays in cache while its values are counted.
+    pub fn add_rows(&mut self, rows: &[f64], count: usize) {
+        let cells = self.sketches.len();
+        assert_eq!(rows.len(), cells * count, "rows must hold count x cells values");
+        for (i, s) in self.sketches.iter_mut().enumerate() {
+            s.add_many((0..count).map(|r| rows[r * cells + i]));
         }
     }
 
@@ -244,6 +283,12 @@ mod tests {
         let xs: Vec<f64> = (1..5000).map(|i| (i as f64).sqrt() * 0.37).collect();
         let mut whole = Sketch::default();
         xs.iter().for_each(|&x| whole.add(x));
+        let mut batched = Sketch::default();
+        batched.add_many(xs.iter().copied().chain([0.0, -1.0, 0.37, 0.37]));
+        batched.add_many([].into_iter());
+        let mut expected = whole.clone();
+        [0.0, -1.0, 0.37, 0.37].iter().for_each(|&x| expected.add(x));
+        assert_eq!(batched, expected);
         let mut parts: Vec<Sketch> = xs
             .chunks(333)
             .map(|c| {
