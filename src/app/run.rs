@@ -181,17 +181,21 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     let started_at = utc_now_rfc3339();
     let start = Instant::now();
     let rows_len = std::cell::Cell::new(runs_len);
+    let rows_writer = std::cell::RefCell::new(&mut rows_file);
     let mut on_window = |rows: &str| -> std::io::Result<bool> {
-        rows_file.write_all(rows.as_bytes())?;
+        rows_writer.borrow_mut().write_all(rows.as_bytes())?;
         rows_len.set(rows_len.get() + rows.len() as u64);
         if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            rows_file.sync_all()?;
             last_checkpoint = Instant::now();
             return Ok(true);
         }
         Ok(false)
     };
-    let mut on_checkpoint = |state: &BatchState| write_checkpoint(&partial, state, rows_len.get());
+    // The rows must be durable before the checkpoint that counts them.
+    let mut on_checkpoint = |state: &BatchState| {
+        rows_writer.borrow_mut().sync_all()?;
+        write_checkpoint(&partial, state, rows_len.get())
+    };
     let hooks =
         Hooks { progress: &progress, cancel: &cancel, on_window: &mut on_window, on_checkpoint: &mut on_checkpoint };
     let result = engine::run_batch(&model, state, scenario.outputs.runs_table, &pool, hooks);
@@ -200,7 +204,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     let state = match result {
         Ok(state) => state,
         Err(EngineError::Cancelled) => {
-            let saved = read_checkpoint(&partial).map(|(s, _)| s.runs_done()).unwrap_or(0);
+            let saved = read_checkpoint(&partial).map_or(0, |(s, _)| s.runs_done());
             return Err(AppError::Interrupted(format!(
                 "interrupted: no result written; {saved} finished runs are checkpointed in {}. \
                  Rerun the same command with --resume to continue.",
@@ -209,6 +213,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         }
         Err(EngineError::Sink(e)) => return Err(io_err("cannot write into", &partial, e)),
     };
+    drop(rows_writer);
     rows_file.sync_all().map_err(|e| io_err("cannot write", &rows_path, e))?;
     drop(rows_file);
 

@@ -77,13 +77,15 @@ pub struct ChunkOutput {
 pub struct Hooks<'a> {
     /// Called from worker threads with the number of runs just completed.
     pub progress: &'a (dyn Fn(u64) + Sync),
-    /// Set to stop: workers skip remaining chunks, the batch returns `Cancelled`.
+    /// Set to stop: the current window of chunks (about [`WINDOW_SECONDS`])
+    /// finishes, a checkpoint is written and the batch returns `Cancelled`.
     pub cancel: &'a AtomicBool,
     /// Called on the calling thread after each window of chunks has been
     /// folded in, with the runs-table rows of that window in chunk order.
     /// Returns `true` to ask for a checkpoint now.
     pub on_window: &'a mut dyn FnMut(&str) -> std::io::Result<bool>,
-    /// Called with the complete, consistent state when a checkpoint was asked for.
+    /// Called with the complete, consistent state when a checkpoint was
+    /// asked for, and on cancellation.
     pub on_checkpoint: &'a mut dyn FnMut(&BatchState) -> std::io::Result<()>,
 }
 
@@ -152,41 +154,45 @@ pub fn run_batch(
     hooks: Hooks<'_>,
 ) -> Result<BatchState, EngineError> {
     let threads = pool.current_num_threads().max(1);
-    let window = (threads * 4) as u64;
+    let mut window = threads as u64 * 2;
     let slots: Vec<Mutex<SketchSet>> =
         (0..threads).map(|_| Mutex::new(SketchSet::new(model.trajectory_len()))).collect();
+    // Worker sketches hold exactly the runs of the windows folded since the
+    // last flush, so after a flush the state is consistent.
+    let flush = |state: &mut BatchState| {
+        for slot in &slots {
+            let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+            state.sketches.merge(&s);
+            s.clear();
+        }
+    };
     let runs_total = state.runs;
     while state.next_chunk < state.chunks.end {
         if hooks.cancel.load(Ordering::Relaxed) {
+            // Between windows everything computed is folded: save it.
+            flush(&mut state);
+            (hooks.on_checkpoint)(&state)?;
             return Err(EngineError::Cancelled);
         }
+        let started = std::time::Instant::now();
         let batch: Vec<u64> = (state.next_chunk..(state.next_chunk + window).min(state.chunks.end)).collect();
-        let outputs: Vec<Option<ChunkOutput>> = pool.install(|| {
+        let outputs: Vec<ChunkOutput> = pool.install(|| {
             batch
                 .par_iter()
                 .map_init(
                     || Scratch::new(model),
                     |scratch, &chunk| {
-                        if hooks.cancel.load(Ordering::Relaxed) {
-                            return None;
-                        }
                         let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
                         let mut sketches = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
                         let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, &mut sketches);
                         (hooks.progress)(out.moments.n);
-                        Some(out)
+                        out
                     },
                 )
                 .collect()
         });
-        if outputs.iter().any(Option::is_none) {
-            // Sketch slots may hold runs of chunks not folded; the state on
-            // disk (last checkpoint) stays consistent because slots are only
-            // merged into it below.
-            return Err(EngineError::Cancelled);
-        }
         let mut rows = String::new();
-        for out in outputs.into_iter().flatten() {
+        for out in outputs {
             tree::push(&mut state.stack, out.chunk, out.moments);
             for (total, add) in state.postures.iter_mut().zip(&out.postures) {
                 *total += add;
@@ -194,19 +200,29 @@ pub fn run_batch(
             rows.push_str(&out.runs_rows);
             state.next_chunk = out.chunk + 1;
         }
+        window = next_window(window, batch.len() as u64, started.elapsed().as_secs_f64(), threads as u64);
         let checkpoint = (hooks.on_window)(&rows)?;
-        // Worker sketches hold exactly the runs of the windows folded since
-        // the last flush, so after a flush the state is consistent.
         if checkpoint || state.is_complete() {
-            for slot in &slots {
-                let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-                state.sketches.merge(&s);
-                s.clear();
-            }
+            flush(&mut state);
         }
         if checkpoint && !state.is_complete() {
             (hooks.on_checkpoint)(&state)?;
         }
     }
     Ok(state)
+}
+
+/// Target wall time of one window of chunks: the longest a Ctrl-C waits.
+pub const WINDOW_SECONDS: f64 = 0.25;
+
+/// Chunks in the next window: as many as fit in [`WINDOW_SECONDS`] at the
+/// measured pace, a multiple of the thread count between 1 and 16 chunks per
+/// thread. Only scheduling depends on it, never the results.
+pub fn next_window(window: u64, done: u64, seconds: f64, threads: u64) -> u64 {
+    if done < window || seconds <= 0.0 {
+        return window;
+    }
+    let per_chunk_per_thread = seconds * threads as f64 / done as f64;
+    let per_thread = (WINDOW_SECONDS / per_chunk_per_thread).floor().clamp(1.0, 16.0) as u64;
+    per_thread * threads
 }
