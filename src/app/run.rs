@@ -213,7 +213,6 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         }
         Err(EngineError::Sink(e)) => return Err(io_err("cannot write into", &partial, e)),
     };
-    drop(rows_writer);
     rows_file.sync_all().map_err(|e| io_err("cannot write", &rows_path, e))?;
     drop(rows_file);
 
