@@ -9,8 +9,8 @@ use crate::scenario::params::{CORRIDOR_PARAMS, HEDGER_PARAMS, PARTNER_PARAMS, Pa
 use crate::scenario::params::{corridor, hedger, partner};
 use crate::scenario::{Effect, Event, Scenario, Shock, Target, Timing};
 
-/// Tolerance when converting calendar years to step indices.
-const YEAR_EPS: f64 = 1e-9;
+/// Tolerance, in steps, when converting calendar years to step indices.
+const STEP_EPS: f64 = 1e-9;
 
 /// When an event can be active, in step indices `j = k - 1` (0-based).
 #[derive(Debug, Clone, PartialEq)]
@@ -34,10 +34,15 @@ pub struct CompiledEvent {
 }
 
 /// Step index j (0-based, step k = j + 1 starts at t_j) of the first step
-/// starting at or after calendar time `year`.
-pub fn first_step_at_or_after(scenario: &Scenario, year: f64) -> usize {
-    let steps = (year - f64::from(scenario.base_year)) * f64::from(scenario.steps_per_year);
-    (steps - YEAR_EPS).ceil().max(0.0) as usize
+/// starting at or after calendar time `year`. A tolerance of 1e-9 of a step
+/// absorbs rounding in `year` (e.g. 2024.1 written as a decimal).
+pub fn first_step_at_or_after(base_year: i32, steps_per_year: u32, year: f64) -> usize {
+    let steps = (year - f64::from(base_year)) * f64::from(steps_per_year);
+    (steps - STEP_EPS).ceil().max(0.0) as usize
+}
+
+fn step_at(scenario: &Scenario, year: f64) -> usize {
+    first_step_at_or_after(scenario.base_year, scenario.steps_per_year, year)
 }
 
 impl CompiledEvent {
@@ -46,14 +51,14 @@ impl CompiledEvent {
         let dt = scenario.dt();
         let (schedule, ramp) = match event.timing {
             Timing::Scheduled { at, duration, ramp } => {
-                let start = first_step_at_or_after(scenario, at).min(k_max);
-                let end = duration.map_or(k_max, |d| first_step_at_or_after(scenario, at + d).min(k_max));
+                let start = step_at(scenario, at).min(k_max);
+                let end = duration.map_or(k_max, |d| step_at(scenario, at + d).min(k_max));
                 (Schedule::Scheduled { start, end, at }, ramp)
             }
             Timing::Hazard { rate, from, until, duration, ramp } => {
-                let from = from.map_or(0, |f| first_step_at_or_after(scenario, f)).min(k_max);
-                let until = until.map_or(k_max, |u| first_step_at_or_after(scenario, u)).min(k_max);
-                let steps = duration.map_or(1, |d| ((d / dt) - YEAR_EPS).ceil().max(1.0) as usize);
+                let from = from.map_or(0, |f| step_at(scenario, f)).min(k_max);
+                let until = until.map_or(k_max, |u| step_at(scenario, u)).min(k_max);
+                let steps = duration.map_or(1, |d| ((d / dt) - STEP_EPS).ceil().max(1.0) as usize);
                 (Schedule::Hazard { onset_probability: -(-rate * dt).exp_m1(), from, until, steps }, ramp)
             }
         };

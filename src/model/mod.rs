@@ -116,6 +116,9 @@ pub struct Model {
     lambda_r: f64,
     lambda_e: f64,
     events: Vec<CompiledEvent>,
+    /// A disruption lasts this many steps: `disruption_duration` in whole
+    /// steps (counting steps avoids float drift when dt is not a power of 2).
+    disruption_steps: u32,
     /// Corridors controlled by each partner.
     controls: Vec<Vec<usize>>,
     key_global: u64,
@@ -142,7 +145,8 @@ pub struct Workspace {
     pressure: Vec<f64>,
     coerced: Vec<u32>,
     trade_total: f64,
-    disruption_left: Vec<f64>,
+    /// Steps of disruption left per corridor (0 = open).
+    disruption_left: Vec<u32>,
     // scratch
     eps: Vec<f64>,
     z_bloc: Vec<f64>,
@@ -241,6 +245,7 @@ impl Model {
             lambda_e: per_step(model.engagement_adjustment, dt),
             events,
             controls,
+            disruption_steps: ((model.disruption_duration / dt) - 1e-9).ceil().max(0.0) as u32,
             key_global: stream_key("global", ""),
             key_bloc: scenario.blocs.iter().map(|b| stream_key("bloc", b)).collect(),
             bloc_of: scenario.partners.iter().map(|p| p.bloc).collect(),
@@ -280,7 +285,7 @@ impl Model {
             pressure: zero(p),
             coerced: vec![0; p],
             trade_total: 0.0,
-            disruption_left: zero(self.scenario.corridors.len()),
+            disruption_left: vec![0; self.scenario.corridors.len()],
             eps: zero(p),
             z_bloc: zero(self.key_bloc.len()),
             log_corridor: zero(self.scenario.corridors.len()),
@@ -320,7 +325,7 @@ impl Model {
             ws.coerced[p] = 0;
         }
         ws.trade_total = self.scenario.hedger.trade_total;
-        ws.disruption_left.fill(0.0);
+        ws.disruption_left.fill(0);
         ws.params.clone_from(&self.base);
         self.derive_from_params(ws);
         ws.active.clear();
@@ -468,7 +473,7 @@ impl Model {
 
         // 6. Coercion. Disruptions age first; one uniform per partner per step.
         for left in ws.disruption_left.iter_mut() {
-            *left = (*left - dt).max(0.0);
+            *left = left.saturating_sub(1);
         }
         for p in 0..n {
             let u: f64 = ws.streams.coercion[p].random();
@@ -478,7 +483,7 @@ impl Model {
                 ws.r[p] -= model.coercion_risk_jump;
                 ws.coerced[p] += 1;
                 for &c in &self.controls[p] {
-                    ws.disruption_left[c] = ws.disruption_left[c].max(model.disruption_duration);
+                    ws.disruption_left[c] = ws.disruption_left[c].max(self.disruption_steps);
                 }
             }
         }
@@ -489,7 +494,7 @@ impl Model {
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
         for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
             let cost = params.corridor[c][cp::COST];
-            *log_cost = if ws.disruption_left[c] > 0.0 {
+            *log_cost = if ws.disruption_left[c] > 0 {
                 (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln()
             } else {
                 cost.ln()

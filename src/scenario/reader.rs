@@ -14,6 +14,17 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostics::{Diagnostic, suggest};
 
+/// The value of a TOML integer or float as `f64`, honouring the radix of
+/// integers (`0x10` is 16) and digit separators; `None` for other types or
+/// out-of-range integers.
+pub fn number(value: &DeValue<'_>) -> Option<f64> {
+    match value {
+        DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok().map(|v| v as f64),
+        _ => None,
+    }
+}
+
 /// A value read from the file, with where it was.
 #[derive(Debug, Clone, PartialEq)]
 pub struct At<T> {
@@ -60,6 +71,14 @@ impl<'a, 'i> TableReader<'a, 'i> {
         self.table.get(key)
     }
 
+    /// Report a required key as missing, unless it is present (then it had
+    /// the wrong type, which was reported when it was read).
+    pub fn report_missing(&self, diags: &mut Vec<Diagnostic>, key: &str, help: &str) {
+        if !self.table.contains_key(key) {
+            diags.push(self.missing(key, help));
+        }
+    }
+
     /// A diagnostic for a key that is required but absent.
     pub fn missing(&self, key: &str, help: &str) -> Diagnostic {
         Diagnostic::new(self.span.clone(), self.key_path(key), format!("missing required key `{key}`"))
@@ -77,14 +96,11 @@ impl<'a, 'i> TableReader<'a, 'i> {
     /// A number (integer or float). Rejects NaN and infinities.
     pub fn f64(&mut self, key: &'static str, diags: &mut Vec<Diagnostic>) -> Option<At<f64>> {
         let value = self.raw(key)?;
-        let parsed = match value.get_ref() {
-            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
-            DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok().map(|v| v as f64),
-            _ => {
-                diags.push(self.type_error(key, value, "a number"));
-                return None;
-            }
-        };
+        if !matches!(value.get_ref(), DeValue::Float(_) | DeValue::Integer(_)) {
+            diags.push(self.type_error(key, value, "a number"));
+            return None;
+        }
+        let parsed = number(value.get_ref());
         match parsed {
             Some(v) if v.is_finite() => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
             _ => {
@@ -168,11 +184,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
         let mut out = Vec::new();
         for (i, item) in array.iter().enumerate() {
             let key_path = format!("{}[{i}]", self.key_path(key));
-            let parsed = match item.get_ref() {
-                DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
-                DeValue::Integer(n) => n.as_str().replace('_', "").parse::<i64>().ok().map(|v| v as f64),
-                _ => None,
-            };
+            let parsed = number(item.get_ref());
             match parsed {
                 Some(v) if v.is_finite() => out.push(At { value: v, span: item.span(), key: key_path }),
                 _ => diags.push(Diagnostic::new(item.span(), key_path, "expected a finite number")),

@@ -75,8 +75,8 @@ fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) ->
 
     let partners = resolve_partners(partners_raw, &names, diags);
     let corridors = resolve_corridors(corridors_raw, &names, diags);
+    let events = read_events(root, &names, header.as_ref(), diags);
     let header = header?;
-    let events = read_events(root, &names, &header, diags);
 
     Some(Scenario {
         name: header.name,
@@ -108,7 +108,7 @@ struct Header {
 
 fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Header> {
     let Some(mut t) = root.table("scenario", diags) else {
-        diags.push(root.missing("scenario", "add a [scenario] table with name, base_year and horizon"));
+        root.report_missing(diags, "scenario", "add a [scenario] table with name, base_year and horizon");
         return None;
     };
     let name = t.string("name", diags);
@@ -128,7 +128,7 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
             None
         }
         None => {
-            diags.push(t.missing("name", "add `name = \"my-scenario\"` (it names the result directory)"));
+            t.report_missing(diags, "name", "add `name = \"my-scenario\"` (it names the result directory)");
             None
         }
     };
@@ -139,7 +139,7 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
             None
         }
         None => {
-            diags.push(t.missing("base_year", "add e.g. `base_year = 2023`"));
+            t.report_missing(diags, "base_year", "add e.g. `base_year = 2023`");
             None
         }
     };
@@ -154,7 +154,7 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
         }
         (Some(_), None) => None,
         (None, _) => {
-            diags.push(t.missing("horizon", "add e.g. `horizon = 2040`"));
+            t.report_missing(diags, "horizon", "add e.g. `horizon = 2040`");
             None
         }
     };
@@ -354,6 +354,14 @@ fn read_partners(
     for mut t in tables {
         let mut ok = true;
         let id = match t.string("id", diags) {
+            Some(id) if id.value == "hedger" => {
+                diags.push(
+                    id.diag("`hedger` cannot be a partner id")
+                        .with_help("`hedger` names the hedging actor in event targets; choose another id"),
+                );
+                ok = false;
+                String::new()
+            }
             Some(id) if is_safe_label(&id.value) => {
                 if seen.contains_key(&id.value) {
                     diags.push(
@@ -373,7 +381,7 @@ fn read_partners(
                 String::new()
             }
             None => {
-                diags.push(t.missing("id", "add e.g. `id = \"RU\"`"));
+                t.report_missing(diags, "id", "add e.g. `id = \"RU\"`");
                 ok = false;
                 String::new()
             }
@@ -387,7 +395,7 @@ fn read_partners(
                 1.0
             }
             None => {
-                diags.push(t.missing(key, help));
+                t.report_missing(diags, key, help);
                 ok = false;
                 1.0
             }
@@ -468,7 +476,7 @@ fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -
                 String::new()
             }
             None => {
-                diags.push(t.missing("id", "add e.g. `id = \"CPC\"`"));
+                t.report_missing(diags, "id", "add e.g. `id = \"CPC\"`");
                 ok = false;
                 String::new()
             }
@@ -605,6 +613,7 @@ impl Names<'_> {
         let d = name.diag(format!("unknown {what} `{}`", name.value));
         match suggest(&name.value, candidates.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            None if candidates.is_empty() => d.with_help(format!("the scenario defines no {what}")),
             None => d.with_help(format!("known {what}s: {}", sorted(candidates).join(", "))),
         }
     }
@@ -682,7 +691,7 @@ fn resolve_corridors(raw: Vec<RawCorridor>, names: &Names<'_>, diags: &mut Vec<D
 fn read_events(
     root: &mut TableReader<'_, '_>,
     names: &Names<'_>,
-    header: &Header,
+    header: Option<&Header>,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Event> {
     let mut out = Vec::new();
@@ -743,7 +752,7 @@ fn parse_target(t: &At<String>, names: &Names<'_>, diags: &mut Vec<Diagnostic>) 
 fn read_event(
     t: &mut TableReader<'_, '_>,
     names: &Names<'_>,
-    header: &Header,
+    header: Option<&Header>,
     seen: &mut Vec<String>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Event> {
@@ -764,7 +773,7 @@ fn read_event(
             Some(n.value)
         }
         None => {
-            diags.push(t.missing("name", "add e.g. `name = \"sanctions\"`"));
+            t.report_missing(diags, "name", "add e.g. `name = \"sanctions\"`");
             None
         }
     };
@@ -772,10 +781,11 @@ fn read_event(
     let target = match &target_raw {
         Some(raw) => parse_target(raw, names, diags),
         None => {
-            diags.push(t.missing(
+            t.report_missing(
+                diags,
                 "target",
                 "add e.g. `target = \"RU\"`, `\"group:southeast_asia\"`, `\"corridor:CPC\"` or `\"hedger\"`",
-            ));
+            );
             None
         }
     };
@@ -800,14 +810,24 @@ fn read_event(
     Some(Event { name: name?, target: target?, timing: timing?, multiply, add, shock })
 }
 
-fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Diagnostic>) -> Option<Timing> {
+/// Step index of the first step starting at or after `year` (see
+/// [`crate::model::events::first_step_at_or_after`]).
+fn step_of(header: &Header, year: f64) -> usize {
+    crate::model::events::first_step_at_or_after(header.base_year, header.steps_per_year, year)
+}
+
+/// Steps K of the scenario.
+fn steps_of(header: &Header) -> usize {
+    (header.horizon - header.base_year) as usize * header.steps_per_year as usize
+}
+
+fn read_timing(t: &mut TableReader<'_, '_>, header: Option<&Header>, diags: &mut Vec<Diagnostic>) -> Option<Timing> {
     let at = t.f64("at", diags);
     let hazard = t.f64("hazard", diags);
     let duration = t.f64("duration", diags);
     let ramp = t.f64("ramp", diags);
     let from = t.f64("from", diags);
     let until = t.f64("until", diags);
-    let (base, horizon) = (f64::from(header.base_year), f64::from(header.horizon));
     let before = diags.len();
     if let Some(d) = &duration {
         if d.value <= 0.0 {
@@ -836,19 +856,8 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
             None
         }
         (Some(at), None) => {
-            if at.value < base {
-                diags.push(
-                    at.diag(format!("event starts at {} before base_year {}", at.value, header.base_year))
-                        .with_help(format!("events start at or after {}", header.base_year)),
-                );
-            } else if at.value >= horizon {
-                diags.push(
-                    at.diag(format!(
-                        "event starts at {}, at or after the horizon {}: it would never act",
-                        at.value, header.horizon
-                    ))
-                    .with_help(format!("use a year before {}", header.horizon)),
-                );
+            if let Some(header) = header {
+                check_scheduled(header, &at, duration.as_ref(), diags);
             }
             for x in [&from, &until].into_iter().flatten() {
                 diags.push(
@@ -862,23 +871,8 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
             if h.value <= 0.0 {
                 diags.push(h.diag(format!("hazard rate must be > 0 per year, got {}", h.value)));
             }
-            if let Some(f) = &from {
-                if f.value < base || f.value >= horizon {
-                    diags.push(f.diag(format!("from = {} is outside [{base}, {horizon})", f.value)));
-                }
-            }
-            if let (Some(f), Some(u)) = (&from, &until) {
-                if u.value <= f.value {
-                    diags.push(u.diag(format!("until ({}) must be after from ({})", u.value, f.value)));
-                }
-            }
-            if let Some(u) = &until {
-                if u.value <= base {
-                    diags.push(u.diag(format!(
-                        "until = {} is not after base_year {base}: the event could never start",
-                        u.value
-                    )));
-                }
+            if let Some(header) = header {
+                check_hazard_window(header, from.as_ref(), until.as_ref(), t, diags);
             }
             Some(Timing::Hazard {
                 rate: h.value,
@@ -890,6 +884,79 @@ fn read_timing(t: &mut TableReader<'_, '_>, header: &Header, diags: &mut Vec<Dia
         }
     };
     if diags.len() > before { None } else { timing }
+}
+
+/// A scheduled event must start within the horizon and cover at least one
+/// step start (a step k runs from t_(k-1); an event acts in the steps whose
+/// start lies in [at, at + duration)).
+fn check_scheduled(header: &Header, at: &At<f64>, duration: Option<&At<f64>>, diags: &mut Vec<Diagnostic>) {
+    let base = header.base_year;
+    if at.value < f64::from(base) {
+        diags.push(
+            at.diag(format!("event starts at {} before base_year {base}", at.value))
+                .with_help(format!("events start at or after {base}")),
+        );
+        return;
+    }
+    let k = steps_of(header);
+    let start = step_of(header, at.value);
+    if start >= k {
+        diags.push(
+            at.diag(format!("event starts at {}, after the last step starts: it would never act", at.value))
+                .with_help(format!("the last step starts at {}; use an earlier year", header_time(header, k - 1))),
+        );
+        return;
+    }
+    if let Some(d) = duration.filter(|d| d.value > 0.0) {
+        let end = step_of(header, at.value + d.value).min(k);
+        if end <= start {
+            diags.push(
+                d.diag(format!("no step starts in the {} years from {}: the event would never act", d.value, at.value))
+                    .with_help(format!(
+                        "steps start every 1/{} year; the next starts at {}; lengthen duration or move `at`",
+                        header.steps_per_year,
+                        header_time(header, start)
+                    )),
+            );
+        }
+    }
+}
+
+/// A hazard event's window [from, until) must contain a step start.
+fn check_hazard_window(
+    header: &Header,
+    from: Option<&At<f64>>,
+    until: Option<&At<f64>>,
+    t: &TableReader<'_, '_>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let (base, horizon) = (f64::from(header.base_year), f64::from(header.horizon));
+    if let Some(f) = from {
+        if f.value < base || f.value >= horizon {
+            diags.push(f.diag(format!("from = {} is outside [{base}, {horizon})", f.value)));
+            return;
+        }
+    }
+    if let (Some(f), Some(u)) = (from, until) {
+        if u.value <= f.value {
+            diags.push(u.diag(format!("until ({}) must be after from ({})", u.value, f.value)));
+            return;
+        }
+    }
+    let k = steps_of(header);
+    let first = from.map_or(0, |f| step_of(header, f.value)).min(k);
+    let last = until.map_or(k, |u| step_of(header, u.value)).min(k);
+    if last <= first {
+        let at = until.or(from).map_or_else(|| t.span(), |x| x.span.clone());
+        diags.push(
+            Diagnostic::new(at, t.path(), "no step starts inside [from, until): the event could never start")
+                .with_help(format!("steps start every 1/{} year from {base}; widen the window", header.steps_per_year)),
+        );
+    }
+}
+
+fn header_time(header: &Header, step: usize) -> f64 {
+    f64::from(header.base_year) + step as f64 / f64::from(header.steps_per_year)
 }
 
 fn read_effects(
@@ -916,12 +983,7 @@ fn read_effects(
                 });
                 continue;
             };
-            let number = match value.get_ref() {
-                toml::de::DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
-                toml::de::DeValue::Integer(i) => i.as_str().replace('_', "").parse::<i64>().ok().map(|v| v as f64),
-                _ => None,
-            };
-            match number {
+            match super::reader::number(value.get_ref()) {
                 Some(v) if v.is_finite() && (key == "add" || v >= 0.0) => {
                     effects.push(Effect { param, name: name.to_string(), value: v })
                 }
@@ -970,4 +1032,94 @@ fn read_effects(
         }
     }
     (multiply, add, shock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTNERS: &str = r#"
+[[partner]]
+id = "A"
+trade = 1
+gdp = 10
+[[partner]]
+id = "B"
+trade = 2
+gdp = 20
+"#;
+
+    fn errors(text: &str) -> String {
+        match parse_scenario(Path::new("t.toml"), text) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn with_header(rest: &str) -> String {
+        format!("[scenario]\nname = \"t\"\nbase_year = 2023\nhorizon = 2030\n{PARTNERS}{rest}")
+    }
+
+    /// Regression: an invalid [scenario] used to hide every [[event]] as an unknown key.
+    #[test]
+    fn events_are_checked_even_when_the_header_is_invalid() {
+        let text = format!(
+            "[scenario]\nname = \"t\"\nbase_year = 2023\n{PARTNERS}[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2025\nmultiply = {{ leverge = 2 }}\n"
+        );
+        let e = errors(&text);
+        assert!(e.contains("missing required key `horizon`"), "{e}");
+        assert!(e.contains("did you mean `leverage`?"), "{e}");
+        assert!(!e.contains("unknown key `event`"), "{e}");
+    }
+
+    /// Regression: a key of the wrong type used to be reported as missing too.
+    #[test]
+    fn wrong_type_is_not_also_reported_missing() {
+        let e = errors(
+            "[scenario]\nname = \"t\"\nbase_year = \"2023\"\nhorizon = 2030\n[[partner]]\nid = \"A\"\ntrade = \"x\"\ngdp = 1\n[[partner]]\nid = \"B\"\ntrade = 1\ngdp = 1\n",
+        );
+        assert!(e.contains("expected an integer, found string"), "{e}");
+        assert!(e.contains("expected a number, found string"), "{e}");
+        assert!(!e.contains("missing required key"), "{e}");
+    }
+
+    /// Regression: hex integers in `multiply`/`add` were read as decimal.
+    #[test]
+    fn event_numbers_honour_the_radix() {
+        let s = parse_scenario(
+            Path::new("t.toml"),
+            &with_header("[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2025\nmultiply = { reciprocity = 0x10 }\n"),
+        )
+        .unwrap();
+        assert_eq!(s.events[0].multiply[0].value, 16.0);
+    }
+
+    /// Regression: events covering no step start were accepted and silently did nothing.
+    #[test]
+    fn events_that_can_never_act_are_rejected() {
+        let late =
+            errors(&with_header("[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2029.9\nshock = { trade = 0.5 }\n"));
+        assert!(late.contains("would never act"), "{late}");
+        let short = errors(&with_header(
+            "[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2025.1\nduration = 0.1\nshock = { trade = 0.5 }\n",
+        ));
+        assert!(short.contains("no step starts in the 0.1 years from 2025.1"), "{short}");
+        let window = errors(&with_header(
+            "[[event]]\nname = \"e\"\ntarget = \"A\"\nhazard = 1\nfrom = 2025.1\nuntil = 2025.2\nshock = { trade = 0.5 }\n",
+        ));
+        assert!(window.contains("no step starts inside [from, until)"), "{window}");
+        assert_eq!(
+            errors(&with_header("[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2029.75\nshock = { trade = 0.5 }\n")),
+            ""
+        );
+    }
+
+    #[test]
+    fn hedger_is_not_a_partner_id_and_empty_lists_are_explained() {
+        let e = errors(&format!(
+            "[scenario]\nname = \"t\"\nbase_year = 2023\nhorizon = 2030\n{PARTNERS}[[partner]]\nid = \"hedger\"\ntrade = 1\ngdp = 1\ncorridor = \"X\"\n"
+        ));
+        assert!(e.contains("`hedger` cannot be a partner id"), "{e}");
+        assert!(e.contains("the scenario defines no corridor"), "{e}");
+    }
 }
