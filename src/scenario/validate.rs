@@ -8,7 +8,6 @@
 //! list of what is wrong.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::path::Path;
 
 use toml::de::DeTable;
@@ -349,43 +348,13 @@ fn read_partners(
     }
     let mut groups = Vec::new();
     let mut blocs = Vec::new();
-    let mut seen: HashMap<String, Range<usize>> = HashMap::new();
+    let mut seen = Vec::<String>::new();
     let mut out = Vec::new();
     for mut t in tables {
         let mut ok = true;
-        let id = match t.string("id", diags) {
-            Some(id) if id.value == "hedger" => {
-                diags.push(
-                    id.diag("`hedger` cannot be a partner id")
-                        .with_help("`hedger` names the hedging actor in event targets; choose another id"),
-                );
-                ok = false;
-                String::new()
-            }
-            Some(id) if is_safe_label(&id.value) => {
-                if seen.contains_key(&id.value) {
-                    diags.push(
-                        id.diag(format!("duplicate partner id `{}`", id.value)).with_help("partner ids must be unique"),
-                    );
-                    ok = false;
-                }
-                seen.insert(id.value.clone(), id.span.clone());
-                id.value
-            }
-            Some(id) => {
-                diags.push(
-                    id.diag(format!("`{}` is not a valid partner id", id.value))
-                        .with_help("use 1 to 64 letters, digits, '-' or '_' (e.g. \"RU\")"),
-                );
-                ok = false;
-                String::new()
-            }
-            None => {
-                t.report_missing(diags, "id", "add e.g. `id = \"RU\"`");
-                ok = false;
-                String::new()
-            }
-        };
+        let id = read_id(&mut t, "partner", "RU", &mut seen, diags);
+        ok &= id.is_some();
+        let id = id.unwrap_or_default();
         let name = t.string("name", diags).map_or_else(|| id.clone(), |n| n.value);
         let mut positive = |t: &mut TableReader<'_, '_>, key: &'static str, help: &str| match t.f64(key, diags) {
             Some(v) if v.value > 0.0 => v.value,
@@ -450,37 +419,51 @@ struct RawCorridor {
     ok: bool,
 }
 
+/// The `id` of a partner or corridor: present, a safe label, unique among
+/// `seen` and not the reserved word `hedger`. `None` after reporting why.
+fn read_id(
+    t: &mut TableReader<'_, '_>,
+    kind: &str,
+    example: &str,
+    seen: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let Some(id) = t.string("id", diags) else {
+        t.report_missing(diags, "id", &format!("add e.g. `id = \"{example}\"`"));
+        return None;
+    };
+    if id.value == "hedger" {
+        diags.push(
+            id.diag(format!("`hedger` cannot be a {kind} id"))
+                .with_help("`hedger` names the hedging actor in event targets; choose another id"),
+        );
+        return None;
+    }
+    if !is_safe_label(&id.value) {
+        diags.push(
+            id.diag(format!("`{}` is not a valid {kind} id", id.value))
+                .with_help(format!("use 1 to 64 letters, digits, '-' or '_' (e.g. \"{example}\")")),
+        );
+        return None;
+    }
+    if seen.contains(&id.value) {
+        diags.push(
+            id.diag(format!("duplicate {kind} id `{}`", id.value)).with_help(format!("{kind} ids must be unique")),
+        );
+        return None;
+    }
+    seen.push(id.value.clone());
+    Some(id.value)
+}
+
 fn read_corridors(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Vec<RawCorridor> {
     let mut seen = Vec::<String>::new();
     let mut out = Vec::new();
     for mut t in root.tables("corridor", diags) {
         let mut ok = true;
-        let id = match t.string("id", diags) {
-            Some(id) if is_safe_label(&id.value) => {
-                if seen.contains(&id.value) {
-                    diags.push(
-                        id.diag(format!("duplicate corridor id `{}`", id.value))
-                            .with_help("corridor ids must be unique"),
-                    );
-                    ok = false;
-                }
-                seen.push(id.value.clone());
-                id.value
-            }
-            Some(id) => {
-                diags.push(
-                    id.diag(format!("`{}` is not a valid corridor id", id.value))
-                        .with_help("use letters, digits, '-' or '_'"),
-                );
-                ok = false;
-                String::new()
-            }
-            None => {
-                t.report_missing(diags, "id", "add e.g. `id = \"CPC\"`");
-                ok = false;
-                String::new()
-            }
-        };
+        let id = read_id(&mut t, "corridor", "CPC", &mut seen, diags);
+        ok &= id.is_some();
+        let id = id.unwrap_or_default();
         let name = t.string("name", diags).map_or_else(|| id.clone(), |n| n.value);
         let controlled_by = t.string("controlled_by", diags);
         let params = read_params(&mut t, &CORRIDOR_PARAMS, diags);
