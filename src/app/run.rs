@@ -212,6 +212,10 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
             )));
         }
         Err(EngineError::Sink(e)) => return Err(io_err("cannot write into", &partial, e)),
+        Err(e @ EngineError::NonFinite { .. }) => {
+            let _ = fs::remove_dir_all(&partial);
+            return Err(AppError::Failed(e.to_string()));
+        }
     };
     rows_file.sync_all().map_err(|e| io_err("cannot write", &rows_path, e))?;
     drop(rows_file);

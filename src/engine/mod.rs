@@ -62,6 +62,14 @@ pub enum EngineError {
     Cancelled,
     #[error("{0}")]
     Sink(#[from] std::io::Error),
+    /// The model produced NaN or an infinity: a scenario outside the range
+    /// where the model is numerically sound, or a bug.
+    #[error(
+        "the model produced a non-finite value ({metric} at step {step}) in runs {first_run}..{end_run}; \
+         the scenario drives the model outside its numerically sound range (e.g. explosive growth or volatility), \
+         or this is a bug: please report it with the scenario file"
+    )]
+    NonFinite { metric: String, step: usize, first_run: u64, end_run: u64 },
 }
 
 /// What one chunk produced.
@@ -191,6 +199,18 @@ pub fn run_batch(
                 )
                 .collect()
         });
+        for out in &outputs {
+            if let Some(i) = out.moments.cells.iter().position(|c| !(c.mean.is_finite() && c.m2.is_finite())) {
+                let cells = model.layout.len();
+                let runs = chunk_runs(out.chunk, runs_total);
+                return Err(EngineError::NonFinite {
+                    metric: model.layout.cells[i % cells].column(),
+                    step: i / cells,
+                    first_run: runs.start,
+                    end_run: runs.end,
+                });
+            }
+        }
         let mut rows = String::new();
         for out in outputs {
             tree::push(&mut state.stack, out.chunk, out.moments);

@@ -537,7 +537,10 @@ impl Model {
         for p in 0..n {
             let sigma = params.partner[p][pp::VOLATILITY];
             let x = ws.x[p] + self.lambda_x * (ws.t[p] * ws.trade_total - ws.x[p]);
-            ws.x[p] = x * (sigma * sqrt_dt * ws.eps[p] - 0.5 * sigma * sigma * dt).exp();
+            // Floored at the smallest normal double: repeated shocks with no
+            // friction could otherwise underflow every X to 0 and make the
+            // shares 0/0. Changes nothing in any ordinary scenario.
+            ws.x[p] = (x * (sigma * sqrt_dt * ws.eps[p] - 0.5 * sigma * sigma * dt).exp()).max(f64::MIN_POSITIVE);
         }
     }
 

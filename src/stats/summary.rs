@@ -53,7 +53,9 @@ pub fn summarize(
     let quantiles = quantiles
         .iter()
         .map(|&q| {
-            let v = sketch.quantile(q).unwrap_or(c.mean).clamp(c.min, c.max);
+            let v = sketch.quantile(q).unwrap_or(c.mean);
+            // Clamping needs min <= max (false only for an empty cell).
+            let v = if c.min <= c.max { v.clamp(c.min, c.max) } else { v };
             if is_count { v.round() } else { v }
         })
         .collect();
