@@ -287,9 +287,12 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(total);
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} runs ({per_sec}, ETA {eta})",
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} runs ({rate} runs/s, ETA {eta})",
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.0}", state.per_sec());
+    });
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
