@@ -38,6 +38,8 @@ pub enum Command {
     ///
     /// Uses paired (common random numbers) statistics when both results come
     /// from the same seed, runs, steps and partners, and Welch's t otherwise.
+    /// Years before the horizon are paired by re-simulating both scenarios
+    /// from their scenario.toml copies (verified against summary.csv).
     Compare(CompareArgs),
     /// Merge shard directories written by `run --shard K/N` into one result.
     ///

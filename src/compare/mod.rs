@@ -66,6 +66,7 @@
 mod error;
 mod load;
 mod render;
+pub mod resim;
 pub mod stats;
 
 use std::collections::{HashMap, HashSet};
@@ -407,10 +408,37 @@ pub fn compare(opts: &CompareOptions) -> Result<Comparison, CompareError> {
         None
     };
 
+    // Other steps: pair run by run by re-simulating both scenarios.
+    let needs_resim = why_not.is_empty() && selected.iter().any(|(r, _)| r.step != horizon_step);
+    let resimulated = if needs_resim {
+        match resim::resimulate(&a.path, &b.path) {
+            Ok(p) => Some(p),
+            Err(why) => {
+                notes.push(format!("steps before the horizon use Welch's t: {why}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+
     // Metric rows.
     let mut rows: Vec<(Row, Effect)> = Vec::with_capacity(selected.len());
     let mut fell_back = Vec::new();
+    let mut not_reproduced = Vec::new();
     for (ra, rb) in &selected {
+        if ra.step != horizon_step {
+            if let Some(p) = &resimulated {
+                match resimulated_row(p, ra, rb) {
+                    Some(r) => rows.push(r),
+                    None => {
+                        not_reproduced.push(ra.key());
+                        rows.push(welch_row(ra, rb));
+                    }
+                }
+                continue;
+            }
+        }
         let pairs = match &runs {
             Some((runs_a, runs_b)) if ra.step == horizon_step => complete_pairs(runs_a, runs_b, &ra.key()),
             _ => None,
@@ -422,6 +450,12 @@ pub fn compare(opts: &CompareOptions) -> Result<Comparison, CompareError> {
             Some((xa, xb)) => paired_row(ra, &xa, &xb),
             None => welch_row(ra, rb),
         });
+    }
+    if !not_reproduced.is_empty() {
+        notes.push(format!(
+            "re-simulation did not reproduce summary.csv for {}: compared with Welch's t instead",
+            abbreviate(&not_reproduced, 5)
+        ));
     }
     if !fell_back.is_empty() {
         notes.push(format!(
@@ -471,7 +505,7 @@ pub fn compare(opts: &CompareOptions) -> Result<Comparison, CompareError> {
         x.step.cmp(&y.step).then(rx.cmp(&ry)).then(gx.total_cmp(&gy))
     });
 
-    let (mode, reason) = mode_and_reason(&a, &why_not, opts.all_steps, step, year, horizon_year);
+    let (mode, reason) = mode_and_reason(&a, &why_not, opts.all_steps, step, year, horizon_year, resimulated.is_some());
     let info = |d: &ResultDir| ResultInfo {
         path: d.path.clone(),
         scenario: d.manifest.scenario.clone(),
@@ -605,6 +639,7 @@ fn mode_and_reason(
     step: u64,
     year: f64,
     horizon_year: f64,
+    resimulated: bool,
 ) -> (Mode, String) {
     let m = &a.manifest;
     if !why_not.is_empty() {
@@ -624,7 +659,18 @@ fn mode_and_reason(
         m.runs,
         m.steps
     );
-    if all_steps {
+    if resimulated {
+        let other = if all_steps { "the other steps" } else { "this step" };
+        (
+            Mode::Paired,
+            format!(
+                "{same}: the horizon ({}) is compared run by run from runs.csv, and {other} run by run by \
+                 re-simulating both scenarios from their scenario.toml (checked: the re-simulated means \
+                 equal summary.csv bit for bit)",
+                render::year_text(horizon_year)
+            ),
+        )
+    } else if all_steps {
         (
             Mode::Paired,
             format!(
@@ -686,6 +732,24 @@ fn welch_row(ra: &SummaryRow, rb: &SummaryRow) -> (Row, Effect) {
     let t = stats::welch(&ma, &mb);
     let e = stats::hedges_g(&ma, &mb);
     row(ra, ra.n, rb.n, &t, (ra.mean, rb.mean), e, Mode::Welch)
+}
+
+/// A paired row from re-simulated moments, if they reproduce both summary
+/// means exactly.
+fn resimulated_row(p: &resim::PairedSteps, ra: &SummaryRow, rb: &SummaryRow) -> Option<(Row, Effect)> {
+    let i = p.index(ra.step, &ra.key())?;
+    let (ca, cb, cd) = (&p.a.cells[i], &p.b.cells[i], &p.diff.cells[i]);
+    if ca.mean.to_bits() != ra.mean.to_bits() || cb.mean.to_bits() != rb.mean.to_bits() {
+        return None;
+    }
+    let n = p.diff.n;
+    let d = Moments { n, mean: cd.mean, sd: p.diff.variance(i).map(f64::sqrt) };
+    let constant = (cd.min == cd.max).then_some(cd.min);
+    let t = stats::one_sample_moments(&d, constant);
+    let ma = Moments { n: ra.n, mean: ra.mean, sd: ra.sd };
+    let mb = Moments { n: rb.n, mean: rb.mean, sd: rb.sd };
+    let e = stats::hedges_g(&ma, &mb);
+    Some(row(ra, n, n, &t, (ra.mean, rb.mean), e, Mode::Paired))
 }
 
 fn paired_row(ra: &SummaryRow, xa: &[f64], xb: &[f64]) -> (Row, Effect) {

@@ -235,19 +235,30 @@ pub fn welch(a: &Moments, b: &Moments) -> TTest {
 /// values are equal.
 pub fn one_sample(d: &[f64]) -> Option<TTest> {
     let m = Moments::of(d)?;
-    if !finite(&m) {
-        return Some(TTest::undefined(m.mean));
-    }
-    let Some(sd) = m.sd else {
-        return Some(TTest::undefined(m.mean));
-    };
     // Equal values give sd = 0 only up to rounding of the mean; test the
     // values themselves so that a constant shift is exactly zero-variance.
-    if sd == 0.0 || d.iter().all(|&x| x == d[0]) {
-        return Some(TTest::zero_variance(d[0]));
+    let constant = d.iter().all(|&x| x == d[0]).then_some(d[0]);
+    Some(one_sample_moments(&m, constant))
+}
+
+/// [`one_sample`] from summary statistics of the differences; `constant` is
+/// the common value when all differences are known to be equal (then the
+/// zero-variance rule applies exactly).
+pub fn one_sample_moments(m: &Moments, constant: Option<f64>) -> TTest {
+    if !finite(m) {
+        return TTest::undefined(m.mean);
+    }
+    let Some(sd) = m.sd else {
+        return TTest::undefined(m.mean);
+    };
+    if let Some(c) = constant {
+        return TTest::zero_variance(c);
+    }
+    if sd == 0.0 {
+        return TTest::zero_variance(m.mean);
     }
     let n = m.n as f64;
-    Some(TTest::from_t(m.mean, sd / n.sqrt(), n - 1.0))
+    TTest::from_t(m.mean, sd / n.sqrt(), n - 1.0)
 }
 
 /// Paired t test of B - A on run-by-run values: the one-sample t test of
