@@ -20,14 +20,17 @@
 //! d_i = b_i - a_i have far less variance than either sample, so the paired
 //! test detects much smaller effects (the method of common random numbers;
 //! Law, *Simulation Modeling and Analysis*, 5th ed., 2015, section 11.2).
-//! Per-run values exist only at the horizon (`runs.csv`), so:
+//! Per-run values are stored only at the horizon (`runs.csv`); earlier steps
+//! are paired by re-simulating both scenarios ([`resim`]), so:
 //!
-//! - **paired** (horizon rows, when both manifests agree on seed, runs,
-//!   steps, partners and shard and both directories have `runs.csv`):
+//! - **paired** (when both manifests agree on seed, runs, steps, partners
+//!   and shard and both directories have `runs.csv`; horizon rows from
+//!   `runs.csv`, other rows from the re-simulation when it reproduces
+//!   `summary.csv` bit for bit):
 //!   Student's paired t on d_i ("Student" 1908, *Biometrika* 6:1-25): mean
 //!   d, s_d, se = s_d / sqrt(n), CI = mean -/+ t(0.975, n-1) se, two-sided
 //!   p from Student's t with n - 1 df. As `scipy.stats.ttest_rel`.
-//! - **welch** (every other row): Welch's t from the summary statistics
+//! - **welch** (every other row, or when re-simulation is not possible): Welch's t from the summary statistics
 //!   (n, mean, sd) of `summary.csv` (Welch 1947, *Biometrika* 34:28-35),
 //!   se = sqrt(sA^2/nA + sB^2/nB), Welch-Satterthwaite df
 //!   (Satterthwaite 1946, *Biometrics Bulletin* 2:110-114). As
