@@ -95,3 +95,30 @@ reciprocity = 2
         assert!((trajectory[k * cells + attention_col] - 0.6 / (0.1 + 0.6 + 0.6)).abs() < 1e-12, "step {k}");
     }
 }
+
+#[test]
+fn a_second_run_into_the_same_output_is_refused_while_the_first_is_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("busy");
+    let out_text = out.to_string_lossy().into_owned();
+    let mut first = hedgesim()
+        .args(["run", "tests/fixtures/long.toml", "--runs", "400000", "--threads", "1", "--out", &out_text, "-q"])
+        .spawn()
+        .expect("hedgesim starts");
+    let owner = dir.path().join(".busy.partial").join("owner.pid");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !owner.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(owner.exists(), "the first run never claimed its working directory");
+    let second = hedgesim()
+        .args(["run", "tests/fixtures/tiny.toml", "--out", &out_text, "-q", "--force"])
+        .output()
+        .expect("hedgesim starts");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another hedgesim process"), "{stderr}");
+    assert!(!out.exists());
+}

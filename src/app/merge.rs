@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, io_err};
+use super::{AppError, claim_dir, io_err};
 use crate::cli::MergeArgs;
 use crate::engine::BatchState;
 use crate::model::Model;
@@ -111,10 +111,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
     let model = Model::new(&scenario);
 
     let partial = partial_dir(&args.out);
-    if partial.exists() {
-        fs::remove_dir_all(&partial).map_err(|e| io_err("cannot remove stale", &partial, e))?;
-    }
-    fs::create_dir_all(&partial).map_err(|e| io_err("cannot create", &partial, e))?;
+    claim_dir(&partial, true)?;
     fs::copy(&scenario_path, partial.join("scenario.toml")).map_err(|e| io_err("cannot copy", &scenario_path, e))?;
     if scenario.outputs.runs_table {
         let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join("runs.part")).collect();

@@ -46,6 +46,16 @@ pub fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
     AppError::Failed(format!("{what} {}: {e}", path.display()))
 }
 
+/// Take the working directory of an output (see
+/// [`crate::output::atomic::claim`]); another live process owning it is
+/// invalid input (exit 2).
+pub fn claim_dir(partial: &Path, fresh: bool) -> Result<(), AppError> {
+    crate::output::atomic::claim(partial, fresh).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => AppError::Invalid(format!("{e}; wait for it to finish or stop it")),
+        _ => io_err("cannot create", partial, e),
+    })
+}
+
 /// Load a scenario; invalid files become [`AppError::Invalid`].
 pub fn load_scenario(path: &Path) -> Result<(Scenario, Vec<u8>), AppError> {
     let bytes = std::fs::read(path)

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, io_err, load_scenario, sha256_hex};
+use super::{AppError, claim_dir, io_err, load_scenario, sha256_hex};
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
@@ -148,13 +148,10 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         BatchState::new(scenario.runs, chunks.clone(), model.trajectory_len(), Posture::count(scenario.partners.len()))
     };
     let resumed = if args.resume { Some(resume_state(&partial, &meta)?) } else { None };
+    claim_dir(&partial, !args.resume)?;
     let (state, runs_len) = if let Some(found) = resumed {
         found.unwrap_or_else(|| (fresh(), 0))
     } else {
-        if partial.exists() {
-            fs::remove_dir_all(&partial).map_err(|e| io_err("cannot remove stale", &partial, e))?;
-        }
-        fs::create_dir_all(&partial).map_err(|e| io_err("cannot create", &partial, e))?;
         let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| AppError::Failed(e.to_string()))?;
         write_file(&partial.join("checkpoint.json"), &meta_json).map_err(|e| io_err("cannot write", &partial, e))?;
         write_file(&partial.join("scenario.toml"), &bytes).map_err(|e| io_err("cannot write", &partial, e))?;

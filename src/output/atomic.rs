@@ -43,6 +43,34 @@ pub fn partial_dir(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.partial"))
 }
 
+/// Name of the file in a working directory that records its owner's pid.
+pub const OWNER_FILE: &str = "owner.pid";
+
+/// Take a working directory for this process. Refuses (with the other
+/// process's pid) if a live process already owns it, so two runs aimed at
+/// the same output can never interleave their files. With `fresh`, any
+/// stale content is removed first; without, it is kept (for `--resume`).
+pub fn claim(partial: &Path, fresh: bool) -> io::Result<()> {
+    if let Some(pid) = live_owner(partial) {
+        return Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            format!("{} is in use by another hedgesim process (pid {pid})", partial.display()),
+        ));
+    }
+    if fresh && partial.exists() {
+        fs::remove_dir_all(partial)?;
+    }
+    fs::create_dir_all(partial)?;
+    fs::write(partial.join(OWNER_FILE), std::process::id().to_string())
+}
+
+/// The pid recorded in a working directory, if that process is alive and
+/// is not this one (Linux: `/proc/PID` exists; elsewhere never).
+fn live_owner(partial: &Path) -> Option<u32> {
+    let pid: u32 = fs::read_to_string(partial.join(OWNER_FILE)).ok()?.trim().parse().ok()?;
+    (pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()).then_some(pid)
+}
+
 /// Move a finished working directory into place. With `force`, an existing
 /// `out` is moved aside first and removed only after the new one is in place.
 pub fn publish(partial: &Path, out: &Path, force: bool) -> io::Result<()> {
@@ -62,6 +90,7 @@ pub fn publish(partial: &Path, out: &Path, force: bool) -> io::Result<()> {
     } else {
         false
     };
+    let _ = fs::remove_file(partial.join(OWNER_FILE));
     fs::rename(partial, out)?;
     sync_parent(out)?;
     if replaced {
@@ -80,7 +109,7 @@ mod tests {
         let out = dir.path().join("res");
         let partial = partial_dir(&out);
         assert_eq!(partial.file_name().unwrap(), ".res.partial");
-        fs::create_dir(&partial).unwrap();
+        claim(&partial, true).unwrap();
         write_file(&partial.join("a.csv"), b"1").unwrap();
         publish(&partial, &out, false).unwrap();
         fs::create_dir(&partial).unwrap();
@@ -89,5 +118,23 @@ mod tests {
         publish(&partial, &out, true).unwrap();
         assert_eq!(fs::read(out.join("a.csv")).unwrap(), b"2");
         assert!(!partial.exists());
+        assert!(!out.join(OWNER_FILE).exists());
+    }
+
+    #[test]
+    fn a_live_owner_keeps_others_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let partial = dir.path().join(".x.partial");
+        claim(&partial, true).unwrap();
+        // pid 1 is alive on Linux: another process owns it.
+        fs::write(partial.join(OWNER_FILE), "1").unwrap();
+        if Path::new("/proc/1").exists() {
+            let e = claim(&partial, true).unwrap_err();
+            assert!(e.to_string().contains("pid 1"), "{e}");
+        }
+        // A dead owner (no such pid) is stale: taken over.
+        fs::write(partial.join(OWNER_FILE), "4294967295").unwrap();
+        claim(&partial, false).unwrap();
+        assert_eq!(fs::read_to_string(partial.join(OWNER_FILE)).unwrap(), std::process::id().to_string());
     }
 }
