@@ -204,8 +204,8 @@ impl Model {
         let h = &base.hedger;
         let beta = h[hp::RATIONALITY];
         let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
-        let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
-        let _ = omega; // Pi = 0 at calibration, so reassurance does not enter b.
+        // Pi = 0 at calibration, so reassurance (omega) does not enter b.
+        let phi = h[hp::ECONOMIC_DIPLOMACY];
         let mut a = Vec::with_capacity(partners);
         let mut b = Vec::with_capacity(partners);
         for (p, partner) in scenario.partners.iter().enumerate() {
