@@ -345,22 +345,10 @@ pub fn holm(p: &[Option<f64>]) -> Vec<Option<f64>> {
 }
 
 /// Wilson score interval (95%, no continuity correction) for x successes
-/// in n trials. `None` for n = 0 or x > n.
+/// in n trials. `None` for n = 0 or x > n. The one implementation is
+/// [`crate::stats::summary::wilson_95`], shared with `outcomes.csv`.
 pub fn wilson(x: u64, n: u64) -> Option<(f64, f64)> {
-    if n == 0 || x > n {
-        return None;
-    }
-    let z = z_975();
-    let (xf, nf) = (x as f64, n as f64);
-    let p = xf / nf;
-    let z2 = z * z;
-    let denom = 1.0 + z2 / nf;
-    let centre = (p + z2 / (2.0 * nf)) / denom;
-    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    // Exact ends at the boundaries (the formula gives them up to rounding).
-    let low = if x == 0 { 0.0 } else { centre - half };
-    let high = if x == n { 1.0 } else { centre + half };
-    Some((low, high))
+    crate::stats::summary::wilson_95(x, n)
 }
 
 /// Result of a comparison of two proportions (B - A).

@@ -7,7 +7,7 @@
 //! - quantiles: from the sketch ([`super::sketch`]), clamped to the exact
 //!   [min, max], rounded to whole numbers for count metrics.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use super::moments::MomentBlock;
 use super::sketch::Sketch;
@@ -31,6 +31,27 @@ pub fn t_critical_95(n: u64) -> Option<f64> {
         return None;
     }
     StudentsT::new(0.0, 1.0, (n - 1) as f64).ok().map(|t| t.inverse_cdf(0.975))
+}
+
+/// Wilson score interval (Wilson 1927), 95%, no continuity correction, for
+/// `k` successes in `n` trials; `None` for n = 0 or k > n. The bounds at
+/// k = 0 and k = n are exactly 0 and 1 (the formula gives them only up to
+/// rounding). Used for posture frequencies in `outcomes.csv` and by
+/// `compare`.
+pub fn wilson_95(k: u64, n: u64) -> Option<(f64, f64)> {
+    if n == 0 || k > n {
+        return None;
+    }
+    let z = Normal::standard().inverse_cdf(0.975);
+    let (kf, nf) = (k as f64, n as f64);
+    let p = kf / nf;
+    let z2 = z * z;
+    let denom = 1.0 + z2 / nf;
+    let centre = (p + z2 / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    let low = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let high = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    Some((low, high))
 }
 
 /// Summarise cell `cell` of `moments` with its sketch.
@@ -72,6 +93,20 @@ mod tests {
         assert!((t_critical_95(10).unwrap() - 2.262_157_16).abs() < 1e-6);
         assert!((t_critical_95(1000).unwrap() - 1.962_341_29).abs() < 1e-6);
         assert_eq!(t_critical_95(1), None);
+    }
+
+    #[test]
+    fn wilson_matches_reference() {
+        // statsmodels proportion_confint(15, 100, method="wilson")
+        // = (0.0930598528365663, 0.2328355959083237).
+        let (lo, hi) = wilson_95(15, 100).unwrap();
+        assert!((lo - 0.093_059_852_836_566_3).abs() < 1e-12, "{lo}");
+        assert!((hi - 0.232_835_595_908_323_7).abs() < 1e-12, "{hi}");
+        let (lo, hi) = wilson_95(0, 10).unwrap();
+        assert_eq!(lo, 0.0);
+        assert!(hi > 0.0 && hi < 0.35);
+        assert_eq!(wilson_95(10, 10).unwrap().1, 1.0);
+        assert_eq!(wilson_95(1, 0), None);
     }
 
     #[test]
