@@ -163,15 +163,18 @@ pub fn run_batch(
 ) -> Result<BatchState, EngineError> {
     let threads = pool.current_num_threads().max(1);
     let mut window = threads as u64 * 2;
-    let slots: Vec<Mutex<SketchSet>> =
-        (0..threads).map(|_| Mutex::new(SketchSet::new(model.trajectory_len()))).collect();
+    // One slot per worker thread, kept for the whole batch: its sketches
+    // and its scratch space (workspace and block buffer), so nothing is
+    // re-allocated per window.
+    let slots: Vec<Mutex<(SketchSet, Scratch)>> =
+        (0..threads).map(|_| Mutex::new((SketchSet::new(model.trajectory_len()), Scratch::new(model)))).collect();
     // Worker sketches hold exactly the runs of the windows folded since the
     // last flush, so after a flush the state is consistent.
     let flush = |state: &mut BatchState| {
         for slot in &slots {
             let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-            state.sketches.merge(&s);
-            s.clear();
+            state.sketches.merge(&s.0);
+            s.0.clear();
         }
     };
     let runs_total = state.runs;
@@ -187,16 +190,14 @@ pub fn run_batch(
         let outputs: Vec<ChunkOutput> = pool.install(|| {
             batch
                 .par_iter()
-                .map_init(
-                    || Scratch::new(model),
-                    |scratch, &chunk| {
-                        let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
-                        let mut sketches = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
-                        let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, &mut sketches);
-                        (hooks.progress)(out.moments.n);
-                        out
-                    },
-                )
+                .map(|&chunk| {
+                    let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
+                    let mut guard = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
+                    let (sketches, scratch) = &mut *guard;
+                    let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, sketches);
+                    (hooks.progress)(out.moments.n);
+                    out
+                })
                 .collect()
         });
         for out in &outputs {
