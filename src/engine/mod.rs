@@ -25,7 +25,7 @@ use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::stats::moments::MomentBlock;
-use crate::stats::sketch::SketchSet;
+use crate::stats::sketch::TallySet;
 pub use state::BatchState;
 
 /// Runs per chunk. Part of the reproducibility contract: changing it changes
@@ -97,15 +97,15 @@ pub struct Hooks<'a> {
     pub on_checkpoint: &'a mut dyn FnMut(&BatchState) -> std::io::Result<()>,
 }
 
-/// Simulate one chunk: its runs in order, folded into moments, sketches
-/// (the worker's own set) and posture counts.
+/// Simulate one chunk: its runs in order, folded into moments, quantile
+/// counts (the worker's own tallies) and posture counts.
 pub fn simulate_chunk(
     model: &Model,
     chunk: u64,
     runs_total: u64,
     runs_table: bool,
     scratch: &mut Scratch,
-    sketches: &mut SketchSet,
+    tallies: &mut TallySet,
 ) -> ChunkOutput {
     let cells = model.layout.len();
     let len = model.trajectory_len();
@@ -133,7 +133,7 @@ pub fn simulate_chunk(
             }
         }
         moments.add_rows(&block[..count * len], count);
-        sketches.add_rows(&block[..count * len], count);
+        tallies.add_rows(&block[..count * len], count);
         first += count as u64;
     }
     ChunkOutput { chunk, moments, postures, runs_rows }
@@ -163,17 +163,17 @@ pub fn run_batch(
 ) -> Result<BatchState, EngineError> {
     let threads = pool.current_num_threads().max(1);
     let mut window = threads as u64 * 2;
-    // One slot per worker thread, kept for the whole batch: its sketches
-    // and its scratch space (workspace and block buffer), so nothing is
-    // re-allocated per window.
-    let slots: Vec<Mutex<(SketchSet, Scratch)>> =
-        (0..threads).map(|_| Mutex::new((SketchSet::new(model.trajectory_len()), Scratch::new(model)))).collect();
-    // Worker sketches hold exactly the runs of the windows folded since the
+    // One slot per worker thread, kept for the whole batch: its quantile
+    // tallies and its scratch space (workspace and block buffer), so
+    // nothing is re-allocated per window.
+    let slots: Vec<Mutex<(TallySet, Scratch)>> =
+        (0..threads).map(|_| Mutex::new((TallySet::new(model.trajectory_len()), Scratch::new(model)))).collect();
+    // Worker tallies hold exactly the runs of the windows folded since the
     // last flush, so after a flush the state is consistent.
     let flush = |state: &mut BatchState| {
         for slot in &slots {
             let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
-            state.sketches.merge(&s.0);
+            state.sketches.absorb(&s.0);
             s.0.clear();
         }
     };
@@ -193,8 +193,8 @@ pub fn run_batch(
                 .map(|&chunk| {
                     let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
                     let mut guard = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
-                    let (sketches, scratch) = &mut *guard;
-                    let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, sketches);
+                    let (tallies, scratch) = &mut *guard;
+                    let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, tallies);
                     (hooks.progress)(out.moments.n);
                     out
                 })
