@@ -125,6 +125,8 @@ pub struct Model {
     /// One key per bloc (in `scenario.blocs` order) and each partner's bloc.
     key_bloc: Vec<u64>,
     bloc_of: Vec<usize>,
+    /// The partners of each metric group, in partner order.
+    members: Vec<Vec<usize>>,
     /// Each partner's corridor and rivals, copied out of the scenario.
     corridor_of: Vec<Option<usize>>,
     rivals_of: Vec<Vec<usize>>,
@@ -249,6 +251,9 @@ impl Model {
             key_global: stream_key("global", ""),
             key_bloc: scenario.blocs.iter().map(|b| stream_key("bloc", b)).collect(),
             bloc_of: scenario.partners.iter().map(|p| p.bloc).collect(),
+            members: (0..scenario.groups.len())
+                .map(|g| (0..partners).filter(|&p| scenario.partners[p].group == g).collect())
+                .collect(),
             corridor_of: scenario.partners.iter().map(|p| p.corridor).collect(),
             rivals_of: scenario.partners.iter().map(|p| p.rivals.clone()).collect(),
             key_shock: scenario.partners.iter().map(|p| stream_key("partner", &p.id)).collect(),
@@ -575,11 +580,16 @@ impl Model {
         let groups = self.layout.groups;
         let (gs, ga) = (self.layout.group_block(0), self.layout.group_block(1));
         debug_assert_eq!(GROUP_METRICS.len(), 2);
-        row[gs..gs + groups].fill(0.0);
-        row[ga..ga + groups].fill(0.0);
-        for (p, partner) in self.scenario.partners.iter().enumerate() {
-            row[gs + partner.group] += ws.share[p];
-            row[ga + partner.group] += ws.d[p];
+        debug_assert_eq!(self.members.len(), groups);
+        // Each group's sum in a register, over its members in partner order.
+        for (g, members) in self.members.iter().enumerate() {
+            let (mut share, mut attention) = (0.0, 0.0);
+            for &p in members {
+                share += ws.share[p];
+                attention += ws.d[p];
+            }
+            row[gs + g] = share;
+            row[ga + g] = attention;
         }
     }
 }
