@@ -317,7 +317,8 @@ impl Model {
         }
     }
 
-    fn reset(&self, run: u64, ws: &mut Workspace) {
+    /// Put `ws` in the base-year state (step k = 0) of run `run`.
+    pub fn start(&self, run: u64, ws: &mut Workspace) {
         let seed = self.scenario.seed;
         for (p, partner) in self.scenario.partners.iter().enumerate() {
             ws.t[p] = self.s0[p];
@@ -355,15 +356,24 @@ impl Model {
 
     /// Simulate run `run` (0-based) and write its trajectory into `out`
     /// (length [`Model::trajectory_len`]). Returns the posture at the horizon.
+    ///
+    /// The same as [`Model::start`], then [`Model::advance`] for each step
+    /// with [`Model::record`] after each, then [`Model::posture`].
     pub fn run(&self, run: u64, ws: &mut Workspace, out: &mut [f64]) -> Posture {
         assert_eq!(out.len(), self.trajectory_len(), "trajectory buffer has the wrong length");
-        self.reset(run, ws);
+        self.start(run, ws);
         let cells = self.layout.len();
         self.record(ws, &mut out[..cells]);
         for j in 0..self.steps {
-            self.step(j, ws);
+            self.advance(j, ws);
             self.record(ws, &mut out[(j + 1) * cells..(j + 2) * cells]);
         }
+        self.posture(ws)
+    }
+
+    /// The posture of the run in `ws`: at the horizon once every step is
+    /// done and the last state has been [recorded](Model::record).
+    pub fn posture(&self, ws: &Workspace) -> Posture {
         let c = &self.scenario.classification;
         classify(&ws.t, &ws.d, &ws.share, c.alignment_threshold, c.dependence_threshold)
     }
@@ -435,8 +445,9 @@ impl Model {
         }
     }
 
-    /// One step of MODEL.md, in its order. `j` = k - 1.
-    fn step(&self, j: usize, ws: &mut Workspace) {
+    /// Step k = j + 1 of MODEL.md (from `t_j` to `t_(j+1)`), in its order.
+    /// Steps must be taken in order, each once, after [`Model::start`].
+    pub fn advance(&self, j: usize, ws: &mut Workspace) {
         let n = self.partners;
         let (dt, sqrt_dt) = (self.dt, self.sqrt_dt);
         let model = &self.scenario.model;
@@ -549,8 +560,9 @@ impl Model {
         }
     }
 
-    /// Write the metrics of the current state into one row (see [`metrics`]).
-    fn record(&self, ws: &mut Workspace, row: &mut [f64]) {
+    /// Write the metrics of the current state into one row of
+    /// [`MetricLayout::len`] values (see [`metrics`]).
+    pub fn record(&self, ws: &mut Workspace, row: &mut [f64]) {
         let n = self.partners;
         let total: f64 = ws.x.iter().sum();
         let inv = 1.0 / total;

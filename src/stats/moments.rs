@@ -77,20 +77,39 @@ impl MomentBlock {
     /// bits), but cell by cell, so each cell's state is loaded once per
     /// block instead of once per row.
     pub fn add_rows(&mut self, rows: &[f64], count: usize) {
-        let cells = self.cells.len();
-        assert_eq!(rows.len(), cells * count, "rows must hold count x cells values");
+        self.add_columns(0, rows, count);
+        self.add_runs(count);
+    }
+
+    /// Add the next `count` observations of the cells `first..first + w`,
+    /// given row after row in `rows` (`count x w` values), as runs
+    /// `n + 1 ..= n + count`. Leaves `n` alone: once every cell has its
+    /// `count` new observations, call [`MomentBlock::add_runs`]. The bits
+    /// are those of [`MomentBlock::add_rows`] on whole rows.
+    pub fn add_columns(&mut self, first: usize, rows: &[f64], count: usize) {
+        if count == 0 {
+            return;
+        }
+        let width = rows.len() / count;
+        assert_eq!(rows.len(), width * count, "rows must hold count x width values");
+        let cells = &mut self.cells[first..first + width];
         let inv_n: Vec<f64> = (1..=count as u64).map(|i| 1.0 / (self.n + i) as f64).collect();
         // Groups of LANES neighbouring cells are updated together: their
         // update chains are independent, so they pipeline (and vectorise),
         // and each row contributes one contiguous load per group.
         let mut start = 0;
-        while start + LANES <= cells {
-            update_lanes::<LANES>(&mut self.cells[start..start + LANES], rows, cells, start, &inv_n);
+        while start + LANES <= width {
+            update_lanes::<LANES>(&mut cells[start..start + LANES], rows, width, start, &inv_n);
             start += LANES;
         }
-        for i in start..cells {
-            update_lanes::<1>(&mut self.cells[i..=i], rows, cells, i, &inv_n);
+        for i in start..width {
+            update_lanes::<1>(&mut cells[i..=i], rows, width, i, &inv_n);
         }
+    }
+
+    /// Count `count` more runs, after [`MomentBlock::add_columns`] gave
+    /// every cell its observations of them.
+    pub fn add_runs(&mut self, count: usize) {
         self.n += count as u64;
     }
 
@@ -162,6 +181,17 @@ mod tests {
         blocked.add_rows(&rows[..9], 3);
         blocked.add_rows(&rows[9..], 4);
         assert_eq!(blocked, one_by_one);
+        // Column slices of the same rows, as the engine folds them step by step.
+        let mut by_columns = MomentBlock::new(3);
+        for (first, count) in [(0, 3), (3, 4)] {
+            let block = &rows[first * 3..(first + count) * 3];
+            let left: Vec<f64> = block.chunks(3).flat_map(|r| r[..2].to_vec()).collect();
+            let right: Vec<f64> = block.chunks(3).map(|r| r[2]).collect();
+            by_columns.add_columns(2, &right, count);
+            by_columns.add_columns(0, &left, count);
+            by_columns.add_runs(count);
+        }
+        assert_eq!(by_columns, one_by_one);
     }
 
     #[test]
