@@ -98,3 +98,26 @@ fn runs_are_a_prefix_of_a_larger_batch() {
     let prefix: Vec<&str> = large.lines().take(1001).collect();
     assert_eq!(small.lines().collect::<Vec<_>>(), prefix);
 }
+
+/// The C library's `exp` and `log` differ between CPUs with and without FMA
+/// (glibc picks a variant at start-up), so the model takes its
+/// transcendental functions from the pure-Rust `libm` crate. Here glibc is
+/// told to pretend the CPU has no FMA or AVX2: the bytes must not change.
+/// (On a CPU without FMA both runs use the same variant and this checks
+/// nothing more than the determinism test above.)
+#[test]
+fn same_bytes_whichever_libm_variant_the_cpu_selects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (native, generic) = (tmp.path().join("native"), tmp.path().join("generic"));
+    for (dir, tunables) in [(&native, ""), (&generic, "glibc.cpu.hwcaps=-FMA,-AVX2,-AVX512F")] {
+        cargo_bin_cmd!("hedgesim")
+            .args(["run", "scenarios/great-power-rivalry.toml", "--runs", "600", "--threads", "2", "--quiet", "--out"])
+            .arg(dir)
+            .env("GLIBC_TUNABLES", tunables)
+            .assert()
+            .success();
+    }
+    for file in FILES {
+        assert!(read(&native, file) == read(&generic, file), "{file} depends on the CPU's libm variant");
+    }
+}

@@ -59,7 +59,7 @@ impl CompiledEvent {
                 let from = from.map_or(0, |f| step_at(scenario, f)).min(k_max);
                 let until = until.map_or(k_max, |u| step_at(scenario, u)).min(k_max);
                 let steps = duration.map_or(1, |d| ((d / dt) - STEP_EPS).ceil().max(1.0) as usize);
-                (Schedule::Hazard { onset_probability: -(-rate * dt).exp_m1(), from, until, steps }, ramp)
+                (Schedule::Hazard { onset_probability: -super::math::exp_m1(-rate * dt), from, until, steps }, ramp)
             }
         };
         Self {

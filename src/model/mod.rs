@@ -14,6 +14,7 @@
 //! state after this step's coercion.
 
 pub mod events;
+pub mod math;
 pub mod metrics;
 pub mod rng;
 
@@ -31,7 +32,7 @@ pub const MIN_ENGAGEMENT: f64 = 0.05;
 
 /// Convert a fraction-per-year into a fraction-per-step: `1 - (1 - l)^dt`.
 pub fn per_step(rate_per_year: f64, dt: f64) -> f64 {
-    -(dt * (-rate_per_year).ln_1p()).exp_m1()
+    -math::exp_m1(dt * math::ln_1p(-rate_per_year))
 }
 
 /// The posture of the hedger at the end of a run.
@@ -186,7 +187,7 @@ fn softmax(beta: f64, score: &mut [f64]) {
     let max = score.iter().fold(f64::NEG_INFINITY, |m, &s| m.max(beta * s));
     let mut sum = 0.0;
     for s in score.iter_mut() {
-        *s = (beta * *s - max).exp();
+        *s = math::exp(beta * *s - max);
         sum += *s;
     }
     let inv = 1.0 / sum;
@@ -213,14 +214,14 @@ impl Model {
         for (p, partner) in scenario.partners.iter().enumerate() {
             let q = &base.partner[p];
             let corridor_cost = partner.corridor.map_or(1.0, |c| base.corridor[c][cp::COST]);
-            let m0 = static_attractiveness(q, corridor_cost) + model.gdp_elasticity * partner.gdp.ln();
+            let m0 = static_attractiveness(q, corridor_cost) + model.gdp_elasticity * math::ln(partner.gdp);
             let rest_t = m0
                 - gamma * (q[pp::VOLATILITY].powi(2) + q[pp::LEVERAGE]) * s0[p]
                 - 2.0 * kappa * s0[p]
                 - q[pp::SANCTIONS_RISK];
-            a.push(s0[p].ln() / beta - rest_t);
+            a.push(math::ln(s0[p]) / beta - rest_t);
             let rest_d = q[pp::PRIORITY] + phi * m0 - 2.0 * kappa * d0[p];
-            b.push(d0[p].ln() / beta - rest_d);
+            b.push(math::ln(d0[p]) / beta - rest_d);
         }
         let mut controls = vec![Vec::new(); partners];
         for (c, corridor) in scenario.corridors.iter().enumerate() {
@@ -324,7 +325,7 @@ impl Model {
             ws.t[p] = self.s0[p];
             ws.d[p] = self.d0[p];
             ws.r[p] = 0.0;
-            ws.log_y[p] = partner.gdp.ln();
+            ws.log_y[p] = math::ln(partner.gdp);
             ws.x[p] = partner.trade;
             ws.e[p] = 1.0;
             ws.pressure[p] = 0.0;
@@ -437,7 +438,7 @@ impl Model {
             Target::Partners(ids) => {
                 for &p in ids {
                     ws.x[p] *= event.shock.trade;
-                    ws.log_y[p] += event.shock.gdp.ln();
+                    ws.log_y[p] += math::ln(event.shock.gdp);
                 }
             }
             Target::Hedger => ws.trade_total *= event.shock.trade_total,
@@ -494,7 +495,7 @@ impl Model {
         for p in 0..n {
             let u: f64 = ws.streams.coercion[p].random();
             let hazard = params.partner[p][pp::LEVERAGE] * ws.pressure[p] * dt;
-            if hazard > 0.0 && u < -(-hazard).exp_m1() {
+            if hazard > 0.0 && coerces(u, hazard) {
                 ws.x[p] *= 1.0 - model.coercion_severity;
                 ws.r[p] -= model.coercion_risk_jump;
                 ws.coerced[p] += 1;
@@ -511,16 +512,16 @@ impl Model {
         for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
             let cost = params.corridor[c][cp::COST];
             *log_cost = if ws.disruption_left[c] > 0 {
-                (cost * (1.0 + params.corridor[c][cp::DISRUPTION])).ln()
+                math::ln(cost * (1.0 + params.corridor[c][cp::DISRUPTION]))
             } else {
-                cost.ln()
+                math::ln(cost)
             };
         }
         for p in 0..n {
             let q = &params.partner[p];
             let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| ws.log_corridor[c]);
             // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
-            let log_e = if ws.e[p] == 1.0 { 0.0 } else { ws.e[p].ln() };
+            let log_e = if ws.e[p] == 1.0 { 0.0 } else { math::ln(ws.e[p]) };
             let m = ws.static_m[p] - log_corridor_cost
                 + model.gdp_elasticity * ws.log_y[p]
                 + model.engagement_elasticity * log_e;
@@ -549,14 +550,14 @@ impl Model {
 
         // 10. Trade flows.
         let sigma_t = h[hp::TRADE_VOLATILITY];
-        ws.trade_total *= ((h[hp::TRADE_GROWTH] - 0.5 * sigma_t * sigma_t) * dt + sigma_t * sqrt_dt * z0).exp();
+        ws.trade_total *= math::exp((h[hp::TRADE_GROWTH] - 0.5 * sigma_t * sigma_t) * dt + sigma_t * sqrt_dt * z0);
         for p in 0..n {
             let sigma = params.partner[p][pp::VOLATILITY];
             let x = ws.x[p] + self.lambda_x * (ws.t[p] * ws.trade_total - ws.x[p]);
             // Floored at the smallest normal double: repeated shocks with no
             // friction could otherwise underflow every X to 0 and make the
             // shares 0/0. Changes nothing in any ordinary scenario.
-            ws.x[p] = (x * (sigma * sqrt_dt * ws.eps[p] - 0.5 * sigma * sigma * dt).exp()).max(f64::MIN_POSITIVE);
+            ws.x[p] = (x * math::exp(sigma * sqrt_dt * ws.eps[p] - 0.5 * sigma * sigma * dt)).max(f64::MIN_POSITIVE);
         }
     }
 
@@ -606,10 +607,20 @@ impl Model {
     }
 }
 
+/// Whether a uniform draw `u` in [0, 1) means coercion at per-step hazard
+/// `hazard` > 0: `u < 1 - exp(-hazard)`. Since `1 - exp(-h) < h`, a draw
+/// `u >= h (1 + 2^-51)` cannot pass even allowing for the last-bit error of
+/// `exp_m1` (at most one ulp, below `h 2^-52`), so most draws skip the
+/// `exp_m1` with the same answer.
+fn coerces(u: f64, hazard: f64) -> bool {
+    const MARGIN: f64 = 1.0 + f64::EPSILON * 2.0;
+    u < hazard * MARGIN && u < -math::exp_m1(-hazard)
+}
+
 /// The parts of the log-attractiveness `m` that depend on parameters only:
 /// `ln complementarity + ln(1 + access) - ln trade_cost - ln corridor_cost`.
 fn static_attractiveness(q: &[f64; pp::COUNT], corridor_cost: f64) -> f64 {
-    q[pp::COMPLEMENTARITY].ln() + q[pp::ACCESS].ln_1p() - q[pp::TRADE_COST].ln() - corridor_cost.ln()
+    math::ln(q[pp::COMPLEMENTARITY]) + math::ln_1p(q[pp::ACCESS]) - math::ln(q[pp::TRADE_COST]) - math::ln(corridor_cost)
 }
 
 #[cfg(test)]
