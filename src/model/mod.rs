@@ -4,8 +4,12 @@
 //! [`Model::new`] compiles a validated scenario once (calibration constants
 //! `a` and `b`, per-step rates, event schedules, stream keys).
 //! [`Model::run`] simulates one Monte Carlo run into a caller-provided
-//! trajectory buffer and returns the posture at the horizon. The numbered
-//! comments in [`Model::step`] are the step numbers of MODEL.md.
+//! trajectory buffer and returns the posture at the horizon;
+//! [`Model::start`], [`Model::advance`], [`Model::record`] and
+//! [`Model::posture`] are the same run taken step by step, which lets the
+//! engine move many runs side by side. The numbered comments in
+//! [`Model::advance`] are the step numbers of MODEL.md. Transcendental
+//! functions come from [`math`], so results do not depend on the machine.
 //!
 //! Deliberate, documented deviations from a literal reading of MODEL.md
 //! (see `docs/model.md`): GDP is carried as `ln Y` (the same recursion in
