@@ -624,7 +624,9 @@ fn coerces(u: f64, hazard: f64) -> bool {
 /// The parts of the log-attractiveness `m` that depend on parameters only:
 /// `ln complementarity + ln(1 + access) - ln trade_cost - ln corridor_cost`.
 fn static_attractiveness(q: &[f64; pp::COUNT], corridor_cost: f64) -> f64 {
-    math::ln(q[pp::COMPLEMENTARITY]) + math::ln_1p(q[pp::ACCESS]) - math::ln(q[pp::TRADE_COST]) - math::ln(corridor_cost)
+    math::ln(q[pp::COMPLEMENTARITY]) + math::ln_1p(q[pp::ACCESS])
+        - math::ln(q[pp::TRADE_COST])
+        - math::ln(corridor_cost)
 }
 
 #[cfg(test)]

@@ -250,6 +250,27 @@ fn carry_key(cell: usize, negative: bool, index: u32) -> u64 {
 }
 
 impl Tally {
+    /// Count values of cell `cell` one by one: a predictable branch on the
+    /// sign and on the range, one byte increment each.
+    #[inline]
+    fn add_each(&mut self, values: impl Iterator<Item = f64>, cell: usize, carries: &mut HashMap<u64, u64>) {
+        for x in values {
+            if x > 0.0 {
+                let index = bucket_of(x);
+                let span = &mut self.positive;
+                if let Some(slot) = span.low.get_mut(index.wrapping_sub(span.offset) as usize) {
+                    let (sum, overflow) = slot.overflowing_add(1);
+                    *slot = sum;
+                    if overflow {
+                        *carries.entry(carry_key(cell, false, index)).or_insert(0) += 1;
+                    }
+                    continue;
+                }
+            }
+            self.add_many(std::iter::once(x), cell, carries);
+        }
+    }
+
     /// Count several values of cell `cell`. Runs of values that fall into
     /// the same bucket (common: the runs of one cell are often close) are
     /// counted in a register and stored once, instead of incrementing the
@@ -288,52 +309,6 @@ impl Tally {
     }
 }
 
-/// Most values of a block to count by [`Tally::add_positive_in_range`].
-const FAST_VALUES: usize = 64;
-
-impl Tally {
-    /// The common case, without data-dependent branches: `count` (at most
-    /// [`FAST_VALUES`]) values of cell `cell` (column `column` of `rows`,
-    /// rows of `width` values), all positive and inside the
-    /// allocated range. Bucket indices are computed first (independent of
-    /// each other, so they pipeline), then each byte is incremented. Returns
-    /// false, having counted nothing, if the block is not of that kind.
-    #[inline]
-    fn add_positive_in_range(
-        &mut self,
-        rows: &[f64],
-        width: usize,
-        column: usize,
-        cell: usize,
-        count: usize,
-        carries: &mut HashMap<u64, u64>,
-    ) -> bool {
-        let mut index = [0u32; FAST_VALUES];
-        let (mut all_positive, mut lowest, mut highest) = (true, u32::MAX, 0u32);
-        for (r, slot) in index.iter_mut().enumerate().take(count) {
-            let x = rows[r * width + column];
-            all_positive &= x > 0.0;
-            *slot = bucket_of(x);
-            lowest = lowest.min(*slot);
-            highest = highest.max(*slot);
-        }
-        let span = &mut self.positive;
-        let in_range = lowest >= span.offset && ((highest - span.offset) as usize) < span.low.len();
-        if !(all_positive && in_range && count > 0) {
-            return false;
-        }
-        for &i in &index[..count] {
-            let slot = &mut span.low[(i - span.offset) as usize];
-            let (sum, overflow) = slot.overflowing_add(1);
-            *slot = sum;
-            if overflow {
-                *carries.entry(carry_key(cell, false, i)).or_insert(0) += 1;
-            }
-        }
-        true
-    }
-}
-
 /// One [`Tally`] per cell: a worker's quantile counts between flushes,
 /// with the carries of all byte counters in one map (one entry per bucket
 /// that passed 255, touched once per 256 values of that bucket).
@@ -365,11 +340,7 @@ impl TallySet {
         let width = rows.len() / count;
         assert_eq!(rows.len(), width * count, "rows must hold count x width values");
         for (i, t) in self.tallies[first..first + width].iter_mut().enumerate() {
-            let cell = first + i;
-            if count <= FAST_VALUES && t.add_positive_in_range(rows, width, i, cell, count, &mut self.carries) {
-                continue;
-            }
-            t.add_many((0..count).map(|r| rows[r * width + i]), cell, &mut self.carries);
+            t.add_each((0..count).map(|r| rows[r * width + i]), first + i, &mut self.carries);
         }
     }
 
@@ -494,6 +465,8 @@ mod tests {
     fn tally_counts_past_a_byte_exactly() {
         let cells = 3;
         let mut tally = TallySet::new(cells);
+        // The same values through the engine's entry point, cells 1..3 only.
+        let mut by_columns = TallySet::new(cells);
         let mut expected = SketchSet::new(cells);
         for block in 0..700u32 {
             // Runs of one bucket of varying lengths, a neighbour, negatives and zeros.
@@ -510,11 +483,17 @@ mod tests {
                 })
                 .collect();
             tally.add_rows(&rows, len as usize);
+            let right: Vec<f64> = rows.chunks(cells).flat_map(|row| row[1..].to_vec()).collect();
+            by_columns.add_columns(1, &right, len as usize);
             rows.chunks(cells).for_each(|row| expected.add_row(row));
         }
         let mut sketches = SketchSet::new(cells);
         sketches.absorb(&tally);
         assert_eq!(sketches, expected);
+        let mut from_columns = SketchSet::new(cells);
+        from_columns.absorb(&by_columns);
+        assert_eq!(from_columns.sketches[0].count(), 0);
+        assert_eq!(from_columns.sketches[1..], expected.sketches[1..]);
         assert!(expected.sketches.iter().all(|s| s.count() > 5000));
         tally.clear();
         let mut again = SketchSet::new(cells);
