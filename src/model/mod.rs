@@ -159,7 +159,6 @@ pub struct Workspace {
     z_bloc: Vec<f64>,
     /// ln of each corridor's effective cost in this step.
     log_corridor: Vec<f64>,
-    m: Vec<f64>,
     score_t: Vec<f64>,
     score_d: Vec<f64>,
     share: Vec<f64>,
@@ -299,7 +298,6 @@ impl Model {
             eps: zero(p),
             z_bloc: zero(self.key_bloc.len()),
             log_corridor: zero(self.scenario.corridors.len()),
-            m: zero(p),
             score_t: zero(p),
             score_d: zero(p),
             share: zero(p),
@@ -529,7 +527,6 @@ impl Model {
             let m = ws.static_m[p] - log_corridor_cost
                 + model.gdp_elasticity * ws.log_y[p]
                 + model.engagement_elasticity * log_e;
-            ws.m[p] = m;
             let sigma = q[pp::VOLATILITY];
             ws.score_t[p] = self.a[p] + m + ws.r[p]
                 - gamma * (sigma * sigma + q[pp::LEVERAGE]) * ws.t[p]
