@@ -248,17 +248,17 @@ pub fn run_batch(
 }
 
 /// Target wall time of one window of chunks: the longest a Ctrl-C waits.
-pub const WINDOW_SECONDS: f64 = 0.25;
+pub const WINDOW_SECONDS: f64 = 0.5;
 
 /// Chunks in the next window: as many as fit in [`WINDOW_SECONDS`] at the
-/// measured pace, a multiple of the thread count between 1 and 16 chunks per
+/// measured pace, a multiple of the thread count between 1 and 64 chunks per
 /// thread. Only scheduling depends on it, never the results.
 pub fn next_window(window: u64, done: u64, seconds: f64, threads: u64) -> u64 {
     if done < window || seconds <= 0.0 {
         return window;
     }
     let per_chunk_per_thread = seconds * threads as f64 / done as f64;
-    let per_thread = (WINDOW_SECONDS / per_chunk_per_thread).floor().clamp(1.0, 16.0) as u64;
+    let per_thread = (WINDOW_SECONDS / per_chunk_per_thread).floor().clamp(1.0, 64.0) as u64;
     per_thread * threads
 }
 
