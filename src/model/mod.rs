@@ -460,47 +460,51 @@ impl Model {
         let params = &ws.params;
         let h = &params.hedger;
 
+        // Every per-partner vector re-sliced to exactly n values, so the
+        // loops below index them without bounds checks.
+        let Workspace { t, d, r, log_y, x, e, pressure, coerced, eps, score_t, score_d, static_m, .. } = ws;
+        let (t, d, r, log_y, x) = (&mut t[..n], &mut d[..n], &mut r[..n], &mut log_y[..n], &mut x[..n]);
+        let (e, pressure, coerced, eps) = (&mut e[..n], &mut pressure[..n], &mut coerced[..n], &mut eps[..n]);
+        let (score_t, score_d, static_m) = (&mut score_t[..n], &mut score_d[..n], &static_m[..n]);
+        let (partner, a, b, s0, d0) = (&params.partner[..n], &self.a[..n], &self.b[..n], &self.s0[..n], &self.d0[..n]);
+        let streams = &mut ws.streams;
+
         // 2. Shocks: a fixed number of draws per stream per step.
-        let z0: f64 = StandardNormal.sample(&mut ws.streams.global);
-        for (z, s) in ws.z_bloc.iter_mut().zip(ws.streams.bloc.iter_mut()) {
+        let z0: f64 = StandardNormal.sample(&mut streams.global);
+        for (z, s) in ws.z_bloc.iter_mut().zip(streams.bloc.iter_mut()) {
             *z = StandardNormal.sample(s);
         }
         for p in 0..n {
-            let z_own: f64 = StandardNormal.sample(&mut ws.streams.shock[p]);
-            ws.eps[p] = self.w_global * z0 + self.w_bloc * ws.z_bloc[self.bloc_of[p]] + self.w_own * z_own;
+            let z_own: f64 = StandardNormal.sample(&mut streams.shock[p]);
+            eps[p] = self.w_global * z0 + self.w_bloc * ws.z_bloc[self.bloc_of[p]] + self.w_own * z_own;
         }
 
-        for p in 0..n {
-            let q = &params.partner[p];
-            let eps = ws.eps[p];
-            // 3. Economies (in log space).
-            let sigma_y = q[pp::GDP_VOLATILITY];
-            ws.log_y[p] += (q[pp::GDP_GROWTH] - 0.5 * sigma_y * sigma_y) * dt + sigma_y * sqrt_dt * eps;
-            // 4. Perceived returns.
-            ws.r[p] = (1.0 - self.lambda_r) * ws.r[p] + self.lambda_r * q[pp::VOLATILITY] * eps;
-        }
-
-        // 5. Pressure (reads t and d before this step's updates).
-        for p in 0..n {
-            let q = &params.partner[p];
-            let shortfall = (1.0 - ws.d[p] / self.d0[p]).max(0.0);
-            let rivalry: f64 = self.rivals_of[p].iter().map(|&r| (ws.t[r] / self.s0[r] - 1.0).max(0.0)).sum();
-            let pi = ws.pressure[p];
-            ws.pressure[p] =
-                (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
-        }
-
-        // 6. Coercion. Disruptions age first; one uniform per partner per step.
+        // 6. (first half) Disruptions age before this step's coercion.
         for left in ws.disruption_left.iter_mut() {
             *left = left.saturating_sub(1);
         }
         for p in 0..n {
-            let u: f64 = ws.streams.coercion[p].random();
-            let hazard = params.partner[p][pp::LEVERAGE] * ws.pressure[p] * dt;
+            let q = &partner[p];
+            let shock = eps[p];
+            // 3. Economies (in log space).
+            let sigma_y = q[pp::GDP_VOLATILITY];
+            log_y[p] += (q[pp::GDP_GROWTH] - 0.5 * sigma_y * sigma_y) * dt + sigma_y * sqrt_dt * shock;
+            // 4. Perceived returns.
+            r[p] = (1.0 - self.lambda_r) * r[p] + self.lambda_r * q[pp::VOLATILITY] * shock;
+            // 5. Pressure (reads t and d before this step's updates; steps
+            // 3-6 of one partner touch nothing another partner's read).
+            let shortfall = (1.0 - d[p] / d0[p]).max(0.0);
+            let rivalry: f64 = self.rivals_of[p].iter().map(|&q| (t[q] / s0[q] - 1.0).max(0.0)).sum();
+            let pi = pressure[p];
+            pressure[p] =
+                (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
+            // 6. Coercion: one uniform per partner per step.
+            let u: f64 = streams.coercion[p].random();
+            let hazard = q[pp::LEVERAGE] * pressure[p] * dt;
             if hazard > 0.0 && coerces(u, hazard) {
-                ws.x[p] *= 1.0 - model.coercion_severity;
-                ws.r[p] -= model.coercion_risk_jump;
-                ws.coerced[p] += 1;
+                x[p] *= 1.0 - model.coercion_severity;
+                r[p] -= model.coercion_risk_jump;
+                coerced[p] += 1;
                 for &c in &self.controls[p] {
                     ws.disruption_left[c] = ws.disruption_left[c].max(self.disruption_steps);
                 }
@@ -520,45 +524,40 @@ impl Model {
             };
         }
         for p in 0..n {
-            let q = &params.partner[p];
+            let q = &partner[p];
             let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| ws.log_corridor[c]);
             // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
-            let log_e = if ws.e[p] == 1.0 { 0.0 } else { math::ln(ws.e[p]) };
-            let m = ws.static_m[p] - log_corridor_cost
-                + model.gdp_elasticity * ws.log_y[p]
-                + model.engagement_elasticity * log_e;
+            let log_e = if e[p] == 1.0 { 0.0 } else { math::ln(e[p]) };
+            let m =
+                static_m[p] - log_corridor_cost + model.gdp_elasticity * log_y[p] + model.engagement_elasticity * log_e;
             let sigma = q[pp::VOLATILITY];
-            ws.score_t[p] = self.a[p] + m + ws.r[p]
-                - gamma * (sigma * sigma + q[pp::LEVERAGE]) * ws.t[p]
-                - 2.0 * kappa * ws.t[p]
+            score_t[p] = a[p] + m + r[p]
+                - gamma * (sigma * sigma + q[pp::LEVERAGE]) * t[p]
+                - 2.0 * kappa * t[p]
                 - q[pp::SANCTIONS_RISK];
-            ws.score_d[p] = self.b[p] + q[pp::PRIORITY] + omega * ws.pressure[p] + phi * m - 2.0 * kappa * ws.d[p];
+            score_d[p] = b[p] + q[pp::PRIORITY] + omega * pressure[p] + phi * m - 2.0 * kappa * d[p];
         }
-        softmax(beta, &mut ws.score_t);
-        softmax(beta, &mut ws.score_d);
+        softmax(beta, score_t);
+        softmax(beta, score_d);
         let (eta_t, eta_d) = (ws.eta_t, ws.eta_d);
-        for p in 0..n {
-            ws.t[p] = (1.0 - eta_t) * ws.t[p] + eta_t * ws.score_t[p];
-            ws.d[p] = (1.0 - eta_d) * ws.d[p] + eta_d * ws.score_d[p];
-        }
-
-        // 9. Engagement, with the new d.
-        for p in 0..n {
-            let rho = params.partner[p][pp::RECIPROCITY];
-            let target = (1.0 + rho * (ws.d[p] / self.d0[p] - 1.0)).max(MIN_ENGAGEMENT);
-            ws.e[p] += self.lambda_e * (target - ws.e[p]);
-        }
-
-        // 10. Trade flows.
         let sigma_t = h[hp::TRADE_VOLATILITY];
         ws.trade_total *= math::exp((h[hp::TRADE_GROWTH] - 0.5 * sigma_t * sigma_t) * dt + sigma_t * sqrt_dt * z0);
+        let trade_total = ws.trade_total;
         for p in 0..n {
-            let sigma = params.partner[p][pp::VOLATILITY];
-            let x = ws.x[p] + self.lambda_x * (ws.t[p] * ws.trade_total - ws.x[p]);
-            // Floored at the smallest normal double: repeated shocks with no
-            // friction could otherwise underflow every X to 0 and make the
-            // shares 0/0. Changes nothing in any ordinary scenario.
-            ws.x[p] = (x * math::exp(sigma * sqrt_dt * ws.eps[p] - 0.5 * sigma * sigma * dt)).max(f64::MIN_POSITIVE);
+            let q = &partner[p];
+            t[p] = (1.0 - eta_t) * t[p] + eta_t * score_t[p];
+            d[p] = (1.0 - eta_d) * d[p] + eta_d * score_d[p];
+            // 9. Engagement, with the new d.
+            let rho = q[pp::RECIPROCITY];
+            let target = (1.0 + rho * (d[p] / d0[p] - 1.0)).max(MIN_ENGAGEMENT);
+            e[p] += self.lambda_e * (target - e[p]);
+            // 10. Trade flows, with the new t. Floored at the smallest
+            // normal double: repeated shocks with no friction could
+            // otherwise underflow every X to 0 and make the shares 0/0.
+            // Changes nothing in any ordinary scenario.
+            let sigma = q[pp::VOLATILITY];
+            let flow = x[p] + self.lambda_x * (t[p] * trade_total - x[p]);
+            x[p] = (flow * math::exp(sigma * sqrt_dt * eps[p] - 0.5 * sigma * sigma * dt)).max(f64::MIN_POSITIVE);
         }
     }
 
