@@ -474,9 +474,9 @@ impl Model {
         for (z, s) in ws.z_bloc.iter_mut().zip(streams.bloc.iter_mut()) {
             *z = StandardNormal.sample(s);
         }
-        for p in 0..n {
-            let z_own: f64 = StandardNormal.sample(&mut streams.shock[p]);
-            eps[p] = self.w_global * z0 + self.w_bloc * ws.z_bloc[self.bloc_of[p]] + self.w_own * z_own;
+        for ((shock, stream), &bloc) in eps.iter_mut().zip(&mut streams.shock).zip(&self.bloc_of) {
+            let z_own: f64 = StandardNormal.sample(stream);
+            *shock = self.w_global * z0 + self.w_bloc * ws.z_bloc[bloc] + self.w_own * z_own;
         }
 
         // 6. (first half) Disruptions age before this step's coercion.
