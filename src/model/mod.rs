@@ -159,6 +159,9 @@ pub struct Workspace {
     z_bloc: Vec<f64>,
     /// ln of each corridor's effective cost in this step.
     log_corridor: Vec<f64>,
+    /// ln of each corridor's cost while open and while disrupted, for `params`.
+    log_corridor_open: Vec<f64>,
+    log_corridor_disrupted: Vec<f64>,
     score_t: Vec<f64>,
     score_d: Vec<f64>,
     share: Vec<f64>,
@@ -298,6 +301,8 @@ impl Model {
             eps: zero(p),
             z_bloc: zero(self.key_bloc.len()),
             log_corridor: zero(self.scenario.corridors.len()),
+            log_corridor_open: zero(self.scenario.corridors.len()),
+            log_corridor_disrupted: zero(self.scenario.corridors.len()),
             score_t: zero(p),
             score_d: zero(p),
             share: zero(p),
@@ -431,6 +436,10 @@ impl Model {
         for (p, m) in ws.static_m.iter_mut().enumerate() {
             *m = static_attractiveness(&ws.params.partner[p], 1.0);
         }
+        for (c, q) in ws.params.corridor.iter().enumerate() {
+            ws.log_corridor_open[c] = math::ln(q[cp::COST]);
+            ws.log_corridor_disrupted[c] = math::ln(q[cp::COST] * (1.0 + q[cp::DISRUPTION]));
+        }
         ws.eta_t = per_step(ws.params.hedger[hp::TRADE_ADJUSTMENT], self.dt);
         ws.eta_d = per_step(ws.params.hedger[hp::DIPLOMATIC_ADJUSTMENT], self.dt);
     }
@@ -516,12 +525,8 @@ impl Model {
         let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
         for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
-            let cost = params.corridor[c][cp::COST];
-            *log_cost = if ws.disruption_left[c] > 0 {
-                math::ln(cost * (1.0 + params.corridor[c][cp::DISRUPTION]))
-            } else {
-                math::ln(cost)
-            };
+            *log_cost =
+                if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] };
         }
         for p in 0..n {
             let q = &partner[p];
