@@ -525,8 +525,7 @@ impl Model {
         let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
         for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
-            *log_cost =
-                if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] };
+            *log_cost = if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] };
         }
         for p in 0..n {
             let q = &partner[p];
