@@ -250,62 +250,27 @@ fn carry_key(cell: usize, negative: bool, index: u32) -> u64 {
 }
 
 impl Tally {
-    /// Count values of cell `cell` one by one: a predictable branch on the
-    /// sign and on the range, one byte increment each.
+    /// Count values of cell `cell`, one by one: a predictable branch on the
+    /// sign, a byte increment, and a carry (rarely) or growth (more rarely).
+    /// Grouping equal neighbours first (run-length) and a separate
+    /// branch-free range pass were both measured slower.
     #[inline]
     fn add_each(&mut self, values: impl Iterator<Item = f64>, cell: usize, carries: &mut HashMap<u64, u64>) {
         for x in values {
-            if x > 0.0 {
-                let index = bucket_of(x);
-                let span = &mut self.positive;
-                if let Some(slot) = span.low.get_mut(index.wrapping_sub(span.offset) as usize) {
-                    let (sum, overflow) = slot.overflowing_add(1);
-                    *slot = sum;
-                    if overflow {
-                        *carries.entry(carry_key(cell, false, index)).or_insert(0) += 1;
-                    }
-                    continue;
-                }
-            }
-            self.add_many(std::iter::once(x), cell, carries);
-        }
-    }
-
-    /// Count several values of cell `cell`. Runs of values that fall into
-    /// the same bucket (common: the runs of one cell are often close) are
-    /// counted in a register and stored once, instead of incrementing the
-    /// same memory word back to back, which serialises on store-to-load
-    /// forwarding.
-    #[inline]
-    fn add_many(&mut self, values: impl Iterator<Item = f64>, cell: usize, carries: &mut HashMap<u64, u64>) {
-        let mut carry = |negative: bool, index: u32, units: u32| {
+            let (negative, side, magnitude) = if x > 0.0 {
+                (false, &mut self.positive, x)
+            } else if x < 0.0 {
+                (true, &mut self.negative, -x)
+            } else {
+                self.zeros += 1;
+                continue;
+            };
+            let index = bucket_of(magnitude);
+            let units = side.add(index, 1);
             if units > 0 {
                 *carries.entry(carry_key(cell, negative, index)).or_insert(0) += u64::from(units);
             }
-        };
-        let (mut last, mut run, mut zeros) = (0u32, 0u32, 0u64);
-        for x in values {
-            if x > 0.0 {
-                let index = bucket_of(x);
-                if run > 0 && index == last {
-                    run += 1;
-                } else {
-                    if run > 0 {
-                        carry(false, last, self.positive.add(last, run));
-                    }
-                    (last, run) = (index, 1);
-                }
-            } else if x < 0.0 {
-                let index = bucket_of(-x);
-                carry(true, index, self.negative.add(index, 1));
-            } else {
-                zeros += 1;
-            }
         }
-        if run > 0 {
-            carry(false, last, self.positive.add(last, run));
-        }
-        self.zeros += zeros;
     }
 }
 
