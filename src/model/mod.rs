@@ -157,8 +157,6 @@ pub struct Workspace {
     // scratch
     eps: Vec<f64>,
     z_bloc: Vec<f64>,
-    /// ln of each corridor's effective cost in this step.
-    log_corridor: Vec<f64>,
     /// ln of each corridor's cost while open and while disrupted, for `params`.
     log_corridor_open: Vec<f64>,
     log_corridor_disrupted: Vec<f64>,
@@ -300,7 +298,6 @@ impl Model {
             disruption_left: vec![0; self.scenario.corridors.len()],
             eps: zero(p),
             z_bloc: zero(self.key_bloc.len()),
-            log_corridor: zero(self.scenario.corridors.len()),
             log_corridor_open: zero(self.scenario.corridors.len()),
             log_corridor_disrupted: zero(self.scenario.corridors.len()),
             score_t: zero(p),
@@ -524,12 +521,11 @@ impl Model {
         let beta = h[hp::RATIONALITY];
         let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
         let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
-        for (c, log_cost) in ws.log_corridor.iter_mut().enumerate() {
-            *log_cost = if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] };
-        }
         for p in 0..n {
             let q = &partner[p];
-            let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| ws.log_corridor[c]);
+            let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| {
+                if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] }
+            });
             // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
             let log_e = if e[p] == 1.0 { 0.0 } else { math::ln(e[p]) };
             let m =
