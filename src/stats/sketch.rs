@@ -50,18 +50,9 @@ impl Buckets {
         if let Some(slot) = self.counts.get_mut(i) {
             *slot += count;
         } else {
-            self.grow_to(index);
+            grow_span(&mut self.offset, &mut self.counts, index);
             self.counts[(index - self.offset) as usize] += count;
         }
-    }
-
-    /// Extend the range to include `index` (see [`grown_span`]).
-    #[cold]
-    fn grow_to(&mut self, index: u32) {
-        let (offset, front, len) = grown_span(self.offset, self.counts.len(), index);
-        self.counts.splice(0..0, std::iter::repeat_n(0, front));
-        self.counts.resize(len, 0);
-        self.offset = offset;
     }
 
     /// Set every count to zero, keeping the allocated range.
@@ -82,22 +73,25 @@ impl Buckets {
     }
 }
 
-/// How a span of `len` buckets starting at `offset` grows to include
-/// `index`: the new offset, the buckets added in front, and the new length.
-/// The span grows with some slack on the growing side, so that a drifting
-/// distribution does not regrow at every value. Only memory depends on it.
-fn grown_span(offset: u32, len: usize, index: u32) -> (u32, usize, usize) {
-    if len == 0 {
-        return (index, 0, 1);
+/// Grow the span of `counts` starting at `offset` to include `index`, with
+/// some slack on the growing side, so that a drifting distribution does
+/// not regrow at every value. New buckets are zero. Only memory depends on
+/// the slack, never a count.
+#[cold]
+fn grow_span<T: Clone + Default>(offset: &mut u32, counts: &mut Vec<T>, index: u32) {
+    if counts.is_empty() {
+        *offset = index;
+        counts.push(T::default());
+        return;
     }
-    let slack = (len / 4).max(8) as u32;
-    if index < offset {
+    let slack = (counts.len() / 4).max(8) as u32;
+    if index < *offset {
         let new_offset = index.saturating_sub(slack);
-        let front = (offset - new_offset) as usize;
-        (new_offset, front, len + front)
+        counts.splice(0..0, std::iter::repeat_n(T::default(), (*offset - new_offset) as usize));
+        *offset = new_offset;
     } else {
         let end = (u64::from(index) + u64::from(slack)).min(u64::from(u32::MAX)) as u32;
-        (offset, 0, (end - offset) as usize + 1)
+        counts.resize((end - *offset) as usize + 1, T::default());
     }
 }
 
@@ -210,20 +204,12 @@ impl ByteBuckets {
     fn add(&mut self, index: u32, count: u32) -> u32 {
         let mut i = index.wrapping_sub(self.offset) as usize;
         if i >= self.low.len() {
-            self.grow_to(index);
+            grow_span(&mut self.offset, &mut self.low, index);
             i = (index - self.offset) as usize;
         }
         let sum = u64::from(self.low[i]) + u64::from(count);
         self.low[i] = sum as u8;
         (sum >> 8) as u32
-    }
-
-    #[cold]
-    fn grow_to(&mut self, index: u32) {
-        let (offset, front, len) = grown_span(self.offset, self.low.len(), index);
-        self.low.splice(0..0, std::iter::repeat_n(0, front));
-        self.low.resize(len, 0);
-        self.offset = offset;
     }
 
     /// Add every byte count to `into`.
