@@ -120,6 +120,7 @@ pub fn simulate_chunk(
     while first < runs.end {
         let count = (runs.end - first).min(LANE_RUNS as u64) as usize;
         let (lanes, rows) = (&mut scratch.lanes[..count], &mut scratch.rows[..count * cells]);
+        let weights = moments.next_run_weights(count);
         for k in 0..=model.steps() {
             for (r, (ws, row)) in lanes.iter_mut().zip(rows.chunks_exact_mut(cells)).enumerate() {
                 match k {
@@ -128,7 +129,7 @@ pub fn simulate_chunk(
                 }
                 model.record(ws, row);
             }
-            moments.add_columns(k * cells, rows, count);
+            moments.add_columns(k * cells, rows, &weights);
             tallies.add_columns(k * cells, rows, count);
         }
         moments.add_runs(count);

@@ -77,33 +77,43 @@ impl MomentBlock {
     /// bits), but cell by cell, so each cell's state is loaded once per
     /// block instead of once per row.
     pub fn add_rows(&mut self, rows: &[f64], count: usize) {
-        self.add_columns(0, rows, count);
+        let weights = self.next_run_weights(count);
+        self.add_columns(0, rows, &weights);
         self.add_runs(count);
     }
 
-    /// Add the next `count` observations of the cells `first..first + w`,
-    /// given row after row in `rows` (`count x w` values), as runs
-    /// `n + 1 ..= n + count`. Leaves `n` alone: once every cell has its
-    /// `count` new observations, call [`MomentBlock::add_runs`]. The bits
+    /// The Welford weights `1 / (n + i)` of the next `count` runs,
+    /// i = 1..=count: the same for every cell, so a caller that folds the
+    /// same runs in several calls of [`MomentBlock::add_columns`] computes
+    /// them once.
+    pub fn next_run_weights(&self, count: usize) -> Vec<f64> {
+        (1..=count as u64).map(|i| 1.0 / (self.n + i) as f64).collect()
+    }
+
+    /// Add the next `weights.len()` observations of the cells `first..first
+    /// + w`, given row after row in `rows` (`weights.len() x w` values), as
+    /// runs `n + 1 ..= n + weights.len()` with `weights` from
+    /// [`MomentBlock::next_run_weights`]. Leaves `n` alone: once every cell
+    /// has its new observations, call [`MomentBlock::add_runs`]. The bits
     /// are those of [`MomentBlock::add_rows`] on whole rows.
-    pub fn add_columns(&mut self, first: usize, rows: &[f64], count: usize) {
+    pub fn add_columns(&mut self, first: usize, rows: &[f64], weights: &[f64]) {
+        let count = weights.len();
         if count == 0 {
             return;
         }
         let width = rows.len() / count;
         assert_eq!(rows.len(), width * count, "rows must hold count x width values");
         let cells = &mut self.cells[first..first + width];
-        let inv_n: Vec<f64> = (1..=count as u64).map(|i| 1.0 / (self.n + i) as f64).collect();
         // Groups of LANES neighbouring cells are updated together: their
         // update chains are independent, so they pipeline (and vectorise),
         // and each row contributes one contiguous load per group.
         let mut start = 0;
         while start + LANES <= width {
-            update_lanes::<LANES>(&mut cells[start..start + LANES], rows, width, start, &inv_n);
+            update_lanes::<LANES>(&mut cells[start..start + LANES], rows, width, start, weights);
             start += LANES;
         }
         for i in start..width {
-            update_lanes::<1>(&mut cells[i..=i], rows, width, i, &inv_n);
+            update_lanes::<1>(&mut cells[i..=i], rows, width, i, weights);
         }
     }
 
@@ -187,8 +197,9 @@ mod tests {
             let block = &rows[first * 3..(first + count) * 3];
             let left: Vec<f64> = block.chunks(3).flat_map(|r| r[..2].to_vec()).collect();
             let right: Vec<f64> = block.chunks(3).map(|r| r[2]).collect();
-            by_columns.add_columns(2, &right, count);
-            by_columns.add_columns(0, &left, count);
+            let weights = by_columns.next_run_weights(count);
+            by_columns.add_columns(2, &right, &weights);
+            by_columns.add_columns(0, &left, &weights);
             by_columns.add_runs(count);
         }
         assert_eq!(by_columns, one_by_one);
