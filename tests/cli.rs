@@ -621,3 +621,48 @@ fn a_run_that_produces_nan_fails_cleanly() {
         other => panic!("exit code {other:?}:\n{stderr}"),
     }
 }
+
+/// `bench`: a row per thread count in the table and the CSV, and the
+/// change against the file of an earlier bench on the second call.
+#[test]
+fn bench_writes_its_table_and_compares_with_the_previous_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("bench").join("tiny.csv");
+    let bench = || {
+        let output = hedgesim()
+            .args(["bench", TINY, "--runs", "40", "--threads", "1,2", "--repeat", "3", "--out"])
+            .arg(&csv)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = bench();
+    assert!(first.contains("median and best of 3 interleaved repetitions"), "{first}");
+    let rows: Vec<&str> = first.lines().filter(|l| l.starts_with("| 1 |") || l.starts_with("| 2 |")).collect();
+    assert_eq!(rows.len(), 2, "{first}");
+    assert!(rows.iter().all(|r| r.ends_with("| n/a |")), "{first}");
+    let written = text(&csv);
+    let mut lines = written.lines();
+    assert_eq!(
+        lines.next(),
+        Some("threads,runs,median_s,best_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb")
+    );
+    for (line, threads) in lines.zip(["1", "2"]) {
+        let fields: Vec<f64> = line.split(',').map(|f| f.parse().unwrap()).collect();
+        assert_eq!(fields[0].to_string(), threads);
+        assert_eq!(fields[1], 40.0);
+        assert!(fields[3] <= fields[2] && fields[3] > 0.0, "best <= median: {line}");
+        assert!((fields[5] - 40.0 * TINY_STEPS as f64 * 3.0 / fields[2]).abs() < 1e-6 * fields[5], "{line}");
+    }
+    let second = bench();
+    let rows: Vec<&str> = second.lines().filter(|l| l.starts_with("| 1 |") || l.starts_with("| 2 |")).collect();
+    assert!(rows.iter().all(|r| r.ends_with("% |")), "{second}");
+}
+
+#[test]
+fn bench_refuses_zero_threads_and_zero_repetitions() {
+    for flags in [["--threads", "0"], ["--repeat", "0"]] {
+        hedgesim().args(["bench", TINY, "--runs", "10"]).args(flags).assert().failure().stderr(contains("at least 1"));
+    }
+}

@@ -3,15 +3,21 @@
 //! Each repetition runs the full batch in memory (simulation, moments,
 //! sketches, the final tree reduction and the formatting of `summary.csv`,
 //! but no runs table and no files), so it measures what a user waits for.
-//! The median of the repetitions is reported, with speed-up and parallel
-//! efficiency against the smallest thread count, and the process's peak
-//! resident memory. Results go to `results/bench/<scenario>.csv`; an
-//! earlier file there is read first and the change against it shown.
+//! The repetitions are taken in rounds, one batch per thread count in each
+//! round (1, 2, 1, 2, ...), so that the drift of a shared machine falls on
+//! every thread count alike rather than on whichever came last; a speed-up
+//! is a ratio of two such medians. The median and the fastest repetition
+//! are reported, with speed-up and parallel efficiency against the first
+//! thread count, and the process's peak resident memory after the first
+//! round of each. Results go to `results/bench/<scenario>.csv`; an earlier
+//! file there is read first and the change against it shown.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{AppError, io_err, load_scenario};
 use crate::cli::BenchArgs;
@@ -26,6 +32,8 @@ pub struct BenchRow {
     pub threads: usize,
     pub runs: u64,
     pub median_s: f64,
+    /// The fastest repetition: the least disturbed by other load.
+    pub best_s: f64,
     pub runs_per_s: f64,
     pub partner_steps_per_s: f64,
     pub speedup: f64,
@@ -69,33 +77,86 @@ pub fn time_batch(model: &Model, threads: usize) -> Result<f64, AppError> {
     Ok(start.elapsed().as_secs_f64())
 }
 
+/// One row per thread count from its repetition times (seconds), with
+/// speed-up and efficiency against the first thread count.
+fn bench_rows(threads: &[usize], times: &mut [Vec<f64>], rss: &[f64], runs: u64, partner_steps: f64) -> Vec<BenchRow> {
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for ((&t, times), &peak_rss_mb) in threads.iter().zip(times.iter_mut()).zip(rss) {
+        let median_s = median(times);
+        let best_s = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let base = rows.first().map_or(median_s, |r| r.median_s);
+        let base_threads = rows.first().map_or(t, |r| r.threads) as f64;
+        let speedup = base / median_s;
+        rows.push(BenchRow {
+            threads: t,
+            runs,
+            median_s,
+            best_s,
+            runs_per_s: runs as f64 / median_s,
+            partner_steps_per_s: partner_steps / median_s,
+            speedup,
+            efficiency: speedup / (t as f64 / base_threads),
+            peak_rss_mb,
+        });
+    }
+    rows
+}
+
+/// Progress over the repetitions on a terminal; hidden otherwise.
+fn progress_bar(total: u64) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} batches: {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let bar = ProgressBar::new(total).with_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
 fn default_out(scenario: &Path) -> PathBuf {
     let stem = scenario.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned());
     PathBuf::from("results").join("bench").join(format!("{stem}.csv"))
 }
 
-const CSV_HEADER: &str = "threads,runs,median_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb";
+const CSV_HEADER: &str = "threads,runs,median_s,best_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb";
 
 fn to_csv(rows: &[BenchRow]) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{}",
-            r.threads, r.runs, r.median_s, r.runs_per_s, r.partner_steps_per_s, r.speedup, r.efficiency, r.peak_rss_mb
+            "{},{},{},{},{},{},{},{},{}",
+            r.threads,
+            r.runs,
+            r.median_s,
+            r.best_s,
+            r.runs_per_s,
+            r.partner_steps_per_s,
+            r.speedup,
+            r.efficiency,
+            r.peak_rss_mb
         );
     }
     out
 }
 
-/// Earlier results: threads -> partner-steps/s.
+/// Earlier results: threads -> partner-steps/s, found by column name (so
+/// files written by earlier versions, with other columns, still compare).
 fn read_previous(path: &Path) -> Vec<(usize, f64)> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
-    text.lines()
-        .skip(1)
+    std::fs::read_to_string(path).map_or_else(|_| Vec::new(), |text| parse_previous(&text))
+}
+
+fn parse_previous(text: &str) -> Vec<(usize, f64)> {
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else { return Vec::new() };
+    let column = |name: &str| header.split(',').position(|h| h == name);
+    let (Some(threads), Some(rate)) = (column("threads"), column("partner_steps_per_s")) else { return Vec::new() };
+    lines
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Some((f.first()?.parse().ok()?, f.get(4)?.parse().ok()?))
+            Some((f.get(threads)?.parse().ok()?, f.get(rate)?.parse().ok()?))
         })
         .collect()
 }
@@ -103,8 +164,8 @@ fn read_previous(path: &Path) -> Vec<(usize, f64)> {
 /// Markdown table of the results, with the change against earlier ones.
 pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
     let mut out = String::from(
-        "| threads | runs | median s | runs/s | M partner-steps/s | speed-up | efficiency | peak RSS MB | vs previous |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| threads | runs | median s | best s | runs/s | M partner-steps/s | speed-up | efficiency | peak RSS MB | vs previous |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let change = previous
@@ -113,10 +174,11 @@ pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
             .map_or_else(|| "n/a".to_string(), |(_, p)| format!("{:+.1}%", (r.partner_steps_per_s / p - 1.0) * 100.0));
         let _ = writeln!(
             out,
-            "| {} | {} | {:.3} | {:.0} | {:.2} | {:.2} | {:.0}% | {:.0} | {} |",
+            "| {} | {} | {:.3} | {:.3} | {:.0} | {:.2} | {:.2} | {:.0}% | {:.0} | {} |",
             r.threads,
             r.runs,
             r.median_s,
+            r.best_s,
             r.runs_per_s,
             r.partner_steps_per_s / 1e6,
             r.speedup,
@@ -142,25 +204,23 @@ pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
     }
     let model = Model::new(&scenario);
     let partner_steps = (scenario.runs * scenario.steps() as u64 * scenario.partners.len() as u64) as f64;
-    time_batch(&model, threads[0])?; // warm-up
-    let mut rows: Vec<BenchRow> = Vec::new();
-    for &t in &threads {
-        let mut times = (0..args.repeat).map(|_| time_batch(&model, t)).collect::<Result<Vec<_>, _>>()?;
-        let median_s = median(&mut times);
-        let base = rows.first().map_or(median_s, |r| r.median_s);
-        let base_threads = rows.first().map_or(t, |r| r.threads) as f64;
-        let speedup = base / median_s;
-        rows.push(BenchRow {
-            threads: t,
-            runs: scenario.runs,
-            median_s,
-            runs_per_s: scenario.runs as f64 / median_s,
-            partner_steps_per_s: partner_steps / median_s,
-            speedup,
-            efficiency: speedup / (t as f64 / base_threads),
-            peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
-        });
+    let bar = progress_bar((args.repeat * threads.len()) as u64);
+    bar.set_message("warm-up");
+    time_batch(&model, threads[0])?;
+    let mut times = vec![Vec::with_capacity(args.repeat); threads.len()];
+    let mut rss = vec![f64::NAN; threads.len()];
+    for round in 0..args.repeat {
+        for (i, &t) in threads.iter().enumerate() {
+            bar.set_message(format!("round {}/{}, {t} thread(s)", round + 1, args.repeat));
+            times[i].push(time_batch(&model, t)?);
+            if round == 0 {
+                rss[i] = peak_rss_mb().unwrap_or(f64::NAN);
+            }
+            bar.inc(1);
+        }
     }
+    bar.finish_and_clear();
+    let rows = bench_rows(&threads, &mut times, &rss, scenario.runs, partner_steps);
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.scenario));
     let previous = read_previous(&out);
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -168,7 +228,7 @@ pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
     }
     write_file(&out, to_csv(&rows).as_bytes()).map_err(|e| io_err("cannot write", &out, e))?;
     Ok(format!(
-        "{} ({} runs x {} steps x {} partners, median of {}; peak RSS is the process maximum so far)\n\n{}\nwrote {}",
+        "{} ({} runs x {} steps x {} partners, median and best of {} interleaved repetitions; peak RSS is the process maximum after the first round)\n\n{}\nwrote {}",
         scenario.name,
         scenario.runs,
         scenario.steps(),
@@ -187,5 +247,30 @@ mod tests {
     fn median_of_odd_and_even_samples() {
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn rows_report_median_best_speedup_and_efficiency() {
+        let mut times = vec![vec![4.0, 5.0, 4.5], vec![2.5, 2.0, 3.0]];
+        let rows = bench_rows(&[1, 2], &mut times, &[30.0, 40.0], 100, 1000.0);
+        assert_eq!((rows[0].median_s, rows[0].best_s, rows[0].speedup), (4.5, 4.0, 1.0));
+        assert_eq!((rows[1].median_s, rows[1].best_s, rows[1].speedup), (2.5, 2.0, 1.8));
+        assert!((rows[1].efficiency - 0.9).abs() < 1e-12);
+        assert_eq!((rows[1].partner_steps_per_s, rows[1].runs_per_s, rows[1].peak_rss_mb), (400.0, 40.0, 40.0));
+    }
+
+    #[test]
+    fn earlier_files_compare_by_column_name() {
+        let rows = bench_rows(&[1, 2], &mut [vec![2.0], vec![1.0]], &[1.0, 1.0], 10, 100.0);
+        let written = to_csv(&rows);
+        assert_eq!(parse_previous(&written), vec![(1, 50.0), (2, 100.0)]);
+        // The layout of 0.2.0, without `best_s`.
+        let old =
+            "threads,runs,median_s,runs_per_s,partner_steps_per_s,speedup,efficiency,peak_rss_mb\n1,10,2,5,50,1,1,30\n";
+        assert_eq!(parse_previous(old), vec![(1, 50.0)]);
+        assert_eq!(parse_previous("not,a,bench,file\n1,2,3,4\n"), vec![]);
+        assert_eq!(parse_previous(""), vec![]);
+        let table = to_markdown(&rows, &[(2, 80.0)]);
+        assert!(table.contains("| 2 | 10 | 1.000 | 1.000 | 10 | 0.00 | 2.00 | 100% | 1 | +25.0% |"), "{table}");
     }
 }
