@@ -1,14 +1,20 @@
 //! Criterion benchmarks of simulation throughput, in partner-steps
 //! (`Throughput::Elements`): one baseline run, a 10,000-run batch with full
-//! statistics, and the statistics merge. Run with `cargo bench`.
+//! statistics, and the statistics merge; and, in values folded, the two
+//! statistics folds of the engine on their own (moments and quantile
+//! tallies, one lane block of 64 baseline runs step by step), so that work
+//! on either can be measured apart from the simulation. Run with
+//! `cargo bench`.
 
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hedgesim::app::bench::time_batch;
+use hedgesim::engine::LANE_RUNS;
 use hedgesim::model::Model;
 use hedgesim::scenario::Scenario;
 use hedgesim::stats::moments::MomentBlock;
+use hedgesim::stats::sketch::TallySet;
 
 fn baseline() -> Scenario {
     Scenario::load(Path::new("scenarios/baseline.toml")).expect("scenarios/baseline.toml is valid")
@@ -71,5 +77,67 @@ fn merge(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, one_run, batch, merge);
+/// Lane blocks of [`LANE_RUNS`] baseline runs, as the engine hands them to
+/// the statistics: for each block, one `LANE_RUNS x cells` row block per
+/// step (k = 0..=K).
+fn lane_blocks(model: &Model, blocks: u64) -> Vec<Vec<Vec<f64>>> {
+    let cells = model.layout.len();
+    let mut ws = model.workspace();
+    let mut trajectory = vec![0.0; model.trajectory_len()];
+    (0..blocks)
+        .map(|block| {
+            let mut steps = vec![vec![0.0; LANE_RUNS * cells]; model.steps() + 1];
+            for lane in 0..LANE_RUNS {
+                model.run(block * LANE_RUNS as u64 + lane as u64, &mut ws, &mut trajectory);
+                for (k, rows) in steps.iter_mut().enumerate() {
+                    rows[lane * cells..(lane + 1) * cells].copy_from_slice(&trajectory[k * cells..(k + 1) * cells]);
+                }
+            }
+            steps
+        })
+        .collect()
+}
+
+/// The folds of one lane block, step by step. As in the engine, where
+/// `record` has just written them, each step's rows are first put in one
+/// warm scratch buffer (a 47 KB copy per step); `copy_rows_64_runs` times
+/// that copy alone, to be subtracted.
+fn statistics_folds(c: &mut Criterion) {
+    let model = Model::new(&baseline());
+    let cells = model.layout.len();
+    let blocks = lane_blocks(&model, 4);
+    let mut scratch = vec![0.0; LANE_RUNS * cells];
+    let mut group = c.benchmark_group("stats");
+    group.throughput(Throughput::Elements((LANE_RUNS * model.trajectory_len()) as u64));
+    let mut next = 0;
+    let mut each_step = |fold: &mut dyn FnMut(usize, &[f64])| {
+        for (k, rows) in blocks[next % blocks.len()].iter().enumerate() {
+            scratch.copy_from_slice(rows);
+            fold(k, &scratch);
+        }
+        next += 1;
+    };
+    group.bench_function("copy_rows_64_runs", |b| {
+        b.iter(|| {
+            each_step(&mut |_, rows| {
+                std::hint::black_box(rows);
+            })
+        })
+    });
+    let mut moments = MomentBlock::new(model.trajectory_len());
+    group.bench_function("fold_moments_64_runs", |b| {
+        b.iter(|| {
+            let weights = moments.next_run_weights(LANE_RUNS);
+            each_step(&mut |k, rows| moments.add_columns(k * cells, rows, &weights));
+            moments.add_runs(LANE_RUNS);
+        })
+    });
+    let mut tallies = TallySet::new(model.trajectory_len());
+    group.bench_function("fold_tallies_64_runs", |b| {
+        b.iter(|| each_step(&mut |k, rows| tallies.add_columns(k * cells, rows, LANE_RUNS)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, one_run, batch, merge, statistics_folds);
 criterion_main!(benches);
