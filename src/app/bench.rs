@@ -17,9 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use super::{AppError, io_err, load_scenario};
+use super::{AppError, io_err, load_scenario, progress_bar};
 use crate::cli::BenchArgs;
 use crate::engine::{BatchState, Hooks, chunk_count, run_batch, tree};
 use crate::model::{Model, Posture};
@@ -100,19 +98,6 @@ fn bench_rows(threads: &[usize], times: &mut [Vec<f64>], rss: &[f64], runs: u64,
         });
     }
     rows
-}
-
-/// Progress over the repetitions on a terminal; hidden otherwise.
-fn progress_bar(total: u64) -> ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-    }
-    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} batches: {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    let bar = ProgressBar::new(total).with_style(style);
-    bar.enable_steady_tick(std::time::Duration::from_millis(200));
-    bar
 }
 
 fn default_out(scenario: &Path) -> PathBuf {
@@ -204,7 +189,8 @@ pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
     }
     let model = Model::new(&scenario);
     let partner_steps = (scenario.runs * scenario.steps() as u64 * scenario.partners.len() as u64) as f64;
-    let bar = progress_bar((args.repeat * threads.len()) as u64);
+    let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} batches: {msg}";
+    let bar = progress_bar((args.repeat * threads.len()) as u64, false, template);
     bar.set_message("warm-up");
     time_batch(&model, threads[0])?;
     let mut times = vec![Vec::with_capacity(args.repeat); threads.len()];

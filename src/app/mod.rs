@@ -10,6 +10,8 @@ pub mod run;
 
 use std::path::{Path, PathBuf};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
 use crate::scenario::{LoadError, Scenario};
 
 /// Exit code for invalid input (nothing was written).
@@ -94,4 +96,23 @@ pub fn validate(files: &[PathBuf]) -> Result<String, AppError> {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A progress bar over `total` units drawn with `template` on standard
+/// error, ticking by itself; hidden when `quiet` or when standard error is
+/// not a terminal (logs and pipes get no control characters).
+fn progress_bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}", state.per_sec());
+        },
+    );
+    let bar = ProgressBar::new(total).with_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }

@@ -19,12 +19,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, claim_dir, io_err, load_scenario, sha256_hex};
+use super::{AppError, claim_dir, io_err, load_scenario, progress_bar, sha256_hex};
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
@@ -164,7 +163,11 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         .map_err(|e| AppError::Failed(format!("cannot start {threads} threads: {e}")))?;
     let shard_runs: u64 = chunks.clone().map(|c| engine::chunk_runs(c, scenario.runs).count() as u64).sum();
     let resumed_runs = state.runs_done();
-    let bar = progress_bar(shard_runs, args.quiet);
+    let bar = progress_bar(
+        shard_runs,
+        args.quiet,
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} runs ({rate} runs/s, ETA {eta})",
+    );
     bar.set_position(state.runs_done());
     let done = AtomicU64::new(state.runs_done());
     let progress = |n: u64| {
@@ -275,24 +278,6 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         manifest.partner_steps_per_second / 1e6,
         threads
     ))
-}
-
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
-    }
-    let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} runs ({rate} runs/s, ETA {eta})",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-        let _ = write!(w, "{:.0}", state.per_sec());
-    });
-    bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 fn open_rows(path: &Path, keep: u64) -> Result<File, AppError> {
