@@ -27,9 +27,9 @@ impl CellMoments {
 /// Cells updated together by [`MomentBlock::add_columns`], then groups of
 /// 8, 4 and single cells for the rest of a row (92 = 5 x 16 + 8 + 4 in the
 /// baseline). Sixteen independent update chains keep the floating-point
-/// units busy where eight left them waiting on the latency of each chain
-/// (perf: the moments' share 11.2% -> 9.4% with 16; single cells for the
-/// rest are slow, hence the smaller groups).
+/// units busy where eight left them waiting on the latency of each chain;
+/// single cells for the rest are slow, hence the smaller groups (perf: the
+/// moments' share 11.8% -> 8.8%; see docs/performance.md).
 const LANES: usize = 16;
 
 /// Welford updates of `L` neighbouring cells (starting at column `first`)
