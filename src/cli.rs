@@ -33,6 +33,10 @@ pub enum Command {
         /// Scenario files to check.
         #[arg(required = true, value_name = "SCENARIO.toml")]
         files: Vec<PathBuf>,
+        /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
+        /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
     },
     /// Compare two result directories: differences, CIs, p-values, effect sizes.
     ///
@@ -55,6 +59,10 @@ pub struct RunArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO.toml")]
     pub scenario: PathBuf,
+    /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
+    /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Number of runs (overrides [monte_carlo] runs).
     #[arg(long)]
     pub runs: Option<u64>,
@@ -132,6 +140,10 @@ pub struct BenchArgs {
     /// Scenario to benchmark.
     #[arg(default_value = "scenarios/baseline.toml", value_name = "SCENARIO.toml")]
     pub scenario: PathBuf,
+    /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
+    /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Runs per repetition.
     #[arg(long, default_value_t = 20_000)]
     pub runs: u64,

@@ -10,7 +10,7 @@ fn main() {
     let cli = Cli::parse();
     let result: Result<String, AppError> = match &cli.command {
         Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
-        Command::Validate { files } => app::validate(files),
+        Command::Validate { files, set } => app::validate(files, set),
         Command::Merge(args) => app::merge::merge(args),
         Command::Bench(args) => app::bench::bench(args).map(|text| {
             println!("{text}");

@@ -70,6 +70,9 @@ fn rendered(file: &str, e: &Expect<'_>) -> String {
 }
 
 /// Assert that validating `text` reports exactly the `expected` diagnostics.
+/// The help of an unknown partner key close to `leverage`: the suggestion and every valid key.
+const LEVERAGE_HELP: &str = "did you mean `leverage`? valid keys here: id, name, trade, gdp, group, bloc, rivals, corridor, diplomatic_share, gdp_growth, gdp_volatility, volatility, complementarity, trade_cost, access, leverage, assertiveness, reciprocity, sanctions_risk, priority";
+
 fn check(name: &str, text: &str, expected: &[Expect<'_>]) {
     let (_dir, file, stderr) = validate(name, text);
     for e in expected {
@@ -138,7 +141,9 @@ fn unknown_top_level_table() {
         "16:2",
         "partners",
         "unknown key `partners`",
-        Some("did you mean `partner`?"),
+        Some(
+            "did you mean `partner`? valid keys here: scenario, monte_carlo, model, partner, corridor, hedger, outputs, classification, event",
+        ),
     );
 }
 
@@ -150,7 +155,7 @@ fn unknown_partner_key_with_suggestion() {
         "15:1",
         "partner[1].leverge",
         "unknown key `leverge`",
-        Some("did you mean `leverage`?"),
+        Some(LEVERAGE_HELP),
     );
 }
 
@@ -772,7 +777,7 @@ fn several_errors_are_all_reported_in_file_order() {
                 at: "15:1",
                 key: "partner[1].leverge",
                 message: "unknown key `leverge`",
-                help: Some("did you mean `leverage`?"),
+                help: Some(LEVERAGE_HELP),
             },
             Expect {
                 at: "16:12",

@@ -177,7 +177,7 @@ pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
 
 /// Execute `hedgesim bench`.
 pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
-    let (mut scenario, _) = load_scenario(&args.scenario)?;
+    let mut scenario = load_scenario(&args.scenario, &super::parse_overrides(&args.set)?)?.scenario;
     if args.runs == 0 || args.repeat == 0 {
         return Err(AppError::Invalid("--runs and --repeat must be at least 1".into()));
     }

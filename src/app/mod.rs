@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::scenario::{LoadError, Scenario};
+use crate::scenario::{Layers, LoadError, Override, Scenario};
 
 /// Exit code for invalid input (nothing was written).
 pub const EXIT_INVALID: i32 = 2;
@@ -58,25 +58,45 @@ pub fn claim_dir(partial: &Path, fresh: bool) -> Result<(), AppError> {
     })
 }
 
-/// Load a scenario; invalid files become [`AppError::Invalid`].
-pub fn load_scenario(path: &Path) -> Result<(Scenario, Vec<u8>), AppError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| AppError::Invalid(format!("cannot read scenario file {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes.clone())
-        .map_err(|_| AppError::Invalid(format!("{}: not UTF-8 text; save the scenario as UTF-8", path.display())))?;
-    match crate::scenario::parse_scenario(path, &text) {
-        Ok(s) => Ok((s, bytes)),
-        Err(e) => Err(AppError::Invalid(LoadError::Invalid(e).to_string())),
-    }
+/// A loaded scenario and the bytes that describe it completely: the file
+/// as written when it stands alone, or the flattened resolved scenario
+/// when it `extends` another file or has `--set` overrides (the copy in a
+/// result directory must be readable without the files it came from).
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub bytes: Vec<u8>,
+    pub layers: Layers,
+}
+
+/// Parse `--set PATH=VALUE` arguments.
+pub fn parse_overrides(args: &[String]) -> Result<Vec<Override>, AppError> {
+    args.iter().map(|a| Override::parse_arg(a).map_err(AppError::Invalid)).collect()
+}
+
+/// Load a scenario with its `extends` chain and overrides; invalid input
+/// becomes [`AppError::Invalid`].
+pub fn load_scenario(path: &Path, overrides: &[Override]) -> Result<Loaded, AppError> {
+    let layers = Layers::load(path, overrides).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let scenario = layers.scenario().map_err(|e| AppError::Invalid(LoadError::Invalid(e).to_string()))?;
+    let bytes = if layers.is_single_file() {
+        std::fs::read(path).map_err(|e| io_err("cannot read", path, e))?
+    } else {
+        layers
+            .flattened()
+            .ok_or_else(|| AppError::Failed(format!("{}: cannot write the resolved scenario", path.display())))?
+            .into_bytes()
+    };
+    Ok(Loaded { scenario, bytes, layers })
 }
 
 /// `hedgesim validate`: check every file, report every problem.
-pub fn validate(files: &[PathBuf]) -> Result<String, AppError> {
+pub fn validate(files: &[PathBuf], sets: &[String]) -> Result<String, AppError> {
+    let overrides = parse_overrides(sets)?;
     let mut report = String::new();
     let mut bad = Vec::new();
     for file in files {
-        match load_scenario(file) {
-            Ok((s, _)) => report.push_str(&format!(
+        match load_scenario(file, &overrides) {
+            Ok(Loaded { scenario: s, .. }) => report.push_str(&format!(
                 "ok: {} (scenario `{}`: {} partners, {} corridors, {} events, {} steps, {} runs)\n",
                 file.display(),
                 s.name,

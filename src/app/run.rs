@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, claim_dir, io_err, load_scenario, progress_bar, sha256_hex};
+use super::{AppError, Loaded, claim_dir, io_err, load_scenario, parse_overrides, progress_bar, sha256_hex};
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
@@ -80,7 +80,7 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
 
 /// Execute `hedgesim run`. Returns the line to print on success.
 pub fn run(args: &RunArgs) -> Result<String, AppError> {
-    let (mut scenario, bytes) = load_scenario(&args.scenario)?;
+    let Loaded { mut scenario, bytes, .. } = load_scenario(&args.scenario, &parse_overrides(&args.set)?)?;
     if let Some(runs) = args.runs {
         if runs == 0 || runs > MAX_RUNS {
             return Err(AppError::Invalid(format!("--runs {runs}: must be in [1, {MAX_RUNS}]")));
@@ -247,7 +247,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
             / wall,
         started_at,
         shard,
-        resolved_scenario: serde_json::to_value(&scenario).map_err(|e| AppError::Failed(e.to_string()))?,
+        resolved_scenario: crate::scenario::named::resolved_scenario(&scenario),
     };
     match shard {
         Some(_) => {

@@ -49,23 +49,52 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// All problems found in one scenario file.
+/// All problems found in one scenario (its file, the files it extends and
+/// its overrides).
 #[derive(Debug, Clone)]
 pub struct ScenarioErrors {
+    /// The scenario file that was asked for.
     pub path: PathBuf,
-    /// (line, column, diagnostic), sorted by position.
-    pub items: Vec<(usize, usize, Diagnostic)>,
+    /// Every problem, in order of position.
+    pub items: Vec<Located>,
+}
+
+/// A diagnostic with the file (or `--set` override) and 1-based line and
+/// column it points at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    /// False for an override given on the command line (no line to show).
+    pub has_position: bool,
+    pub diagnostic: Diagnostic,
 }
 
 impl ScenarioErrors {
-    pub fn new(path: &Path, source: &str, mut diagnostics: Vec<Diagnostic>) -> Self {
+    /// Problems of one file whose spans point into `source`.
+    pub fn new(path: &Path, source: &str, diagnostics: Vec<Diagnostic>) -> Self {
+        Self::from_sources(path, &[(path.display().to_string(), 0, source)], diagnostics)
+    }
+
+    /// Problems whose spans point into several sources laid out in one
+    /// text: each `(label, offset, text)` starts at `offset`. Labels that
+    /// start with `--set` are command-line overrides, shown without a line.
+    pub fn from_sources(path: &Path, sources: &[(String, usize, &str)], mut diagnostics: Vec<Diagnostic>) -> Self {
         diagnostics.sort_by_key(|d| (d.span.start, d.key.clone()));
         diagnostics.dedup();
         let items = diagnostics
             .into_iter()
             .map(|d| {
-                let (line, col) = line_col(source, d.span.start);
-                (line, col, d)
+                let (label, offset, text) = sources
+                    .iter()
+                    .rev()
+                    .find(|(_, offset, _)| *offset <= d.span.start)
+                    .or(sources.first())
+                    .map_or(("", 0, ""), |(l, o, t)| (l.as_str(), *o, *t));
+                let (line, col) = line_col(text, d.span.start.saturating_sub(offset));
+                let has_position = !label.starts_with("--set ");
+                Located { file: label.to_string(), line, col, has_position, diagnostic: d }
             })
             .collect();
         Self { path: path.to_path_buf(), items }
@@ -82,12 +111,16 @@ impl ScenarioErrors {
 
 impl fmt::Display for ScenarioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.path.display();
-        for (i, (line, col, d)) in self.items.iter().enumerate() {
+        for (i, item) in self.items.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{file}:{line}:{col}: error")?;
+            let d = &item.diagnostic;
+            if item.has_position {
+                write!(f, "{}:{}:{}: error", item.file, item.line, item.col)?;
+            } else {
+                write!(f, "{}: error", item.file)?;
+            }
             if !d.key.is_empty() {
                 write!(f, " in `{}`", d.key)?;
             }
@@ -97,7 +130,7 @@ impl fmt::Display for ScenarioErrors {
             }
         }
         let n = self.items.len();
-        write!(f, "\n{file}: {n} error{}", if n == 1 { "" } else { "s" })
+        write!(f, "\n{}: {n} error{}", self.path.display(), if n == 1 { "" } else { "s" })
     }
 }
 

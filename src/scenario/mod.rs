@@ -9,7 +9,9 @@
 //! unvalidated value. All problems of a file are reported at once, each with
 //! file, line, column, key and a fix.
 
+pub mod compose;
 pub mod diagnostics;
+pub mod named;
 pub mod params;
 pub mod reader;
 pub mod validate;
@@ -18,6 +20,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+pub use compose::{Layers, Override, ParamPath};
 pub use diagnostics::{Diagnostic, ScenarioErrors};
 pub use validate::parse_scenario;
 
@@ -66,10 +69,13 @@ impl Scenario {
         self.partners.iter().map(|p| p.id.clone()).collect()
     }
 
-    /// Read and validate a scenario file.
+    /// Read and validate a scenario file (and the files it extends).
     pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-        let source = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.to_path_buf(), e))?;
-        parse_scenario(path, &source).map_err(LoadError::Invalid)
+        match Layers::load(path, &[]) {
+            Ok(layers) => layers.scenario().map_err(LoadError::Invalid),
+            Err(compose::ComposeError::Unreadable(p, e)) => Err(LoadError::Io(p, e)),
+            Err(compose::ComposeError::Invalid(e)) => Err(LoadError::Invalid(e)),
+        }
     }
 }
 

@@ -236,9 +236,10 @@ impl<'a, 'i> TableReader<'a, 'i> {
                 continue;
             }
             let mut d = Diagnostic::new(key.span(), self.key_path(name), format!("unknown key `{name}`"));
+            let valid = self.known.join(", ");
             d = match suggest(name, self.known.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!("valid keys here: {}", self.known.join(", "))),
+                Some(s) => d.with_help(format!("did you mean `{s}`? valid keys here: {valid}")),
+                None => d.with_help(format!("valid keys here: {valid}")),
             };
             diags.push(d);
         }

@@ -22,31 +22,15 @@ pub const MAX_RUNS: u64 = u32::MAX as u64;
 
 /// Parse and validate scenario text; `path` is used in messages only.
 pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, ScenarioErrors> {
-    let mut diags = Vec::new();
-    let doc = match DeTable::parse(source) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            diags.push(
-                Diagnostic::new(span, "", format!("TOML syntax error: {}", e.message().trim()))
-                    .with_help("see https://toml.io for the syntax"),
-            );
-            return Err(ScenarioErrors::new(path, source, diags));
-        }
-    };
-    let mut root = TableReader::new(doc.get_ref(), "", 0..0);
-    let scenario = read_document(&mut root, &mut diags);
-    root.finish(&mut diags);
-    match scenario {
-        Some(s) if diags.is_empty() => Ok(s),
-        _ => {
-            if diags.is_empty() {
-                // Every `None` above is accompanied by a diagnostic; this is a guard.
-                diags.push(Diagnostic::new(0..0, "", "invalid scenario"));
-            }
-            Err(ScenarioErrors::new(path, source, diags))
-        }
-    }
+    super::compose::Layers::single(path, source).scenario()
+}
+
+/// Validate a (merged) document: the scenario, or `None` with diagnostics.
+pub(crate) fn validate_document(doc: &DeTable<'_>, diags: &mut Vec<Diagnostic>) -> Option<Scenario> {
+    let mut root = TableReader::new(doc, "", 0..0);
+    let scenario = read_document(&mut root, diags);
+    root.finish(diags);
+    scenario
 }
 
 fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Scenario> {
