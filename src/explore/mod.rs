@@ -11,6 +11,8 @@
 
 pub mod design;
 pub mod morris_analysis;
+pub mod prim;
+pub mod regression;
 pub mod sobol_analysis;
 pub mod sobol_seq;
 pub mod testfns;
