@@ -15,4 +15,5 @@ pub mod prim;
 pub mod regression;
 pub mod sobol_analysis;
 pub mod sobol_seq;
+pub mod spec;
 pub mod testfns;

@@ -172,6 +172,9 @@ pub fn resample_indices(n: usize, num_resamples: usize, seed: u64, key: &str) ->
     (0..num_resamples).map(|_| (0..n).map(|_| rng.random_range(0..n)).collect()).collect()
 }
 
+/// An estimator applied to one bootstrap resample: (A, B, row indices).
+type Resampled<'a> = dyn Fn(&[f64], &[f64], &[usize]) -> f64 + 'a;
+
 /// Sobol' indices of `k` parameters from the outputs `y` of a Saltelli
 /// design (in design order). See the module doc for the estimators.
 pub fn analyze(k: usize, y: &[f64], opts: &SobolOptions) -> Result<SobolIndices, AnalysisError> {
@@ -197,7 +200,7 @@ pub fn analyze(k: usize, y: &[f64], opts: &SobolOptions) -> Result<SobolIndices,
     let z = z_value(opts.conf_level);
     let resamples = resample_indices(n, opts.num_resamples, opts.seed, "sobol");
     let boot: Vec<(Vec<f64>, Vec<f64>)> = resamples.iter().map(|r| (pick(&bl.a, r), pick(&bl.b, r))).collect();
-    let conf = |f: &dyn Fn(&[f64], &[f64], &[usize]) -> f64| -> f64 {
+    let conf = |f: &Resampled<'_>| -> f64 {
         let values: Vec<f64> = boot.iter().zip(&resamples).map(|((a, b), r)| f(a, b, r)).collect();
         if boot.iter().all(|(a, b)| spread(a, b) == 0.0) { 0.0 } else { z * sd1(&values) }
     };
