@@ -386,6 +386,56 @@ pub fn describe_box(result: &PrimResult, names: &[String], case: &str) -> String
     s
 }
 
+/// One row of `discovery.csv`: a step of the trajectory and one
+/// parameter's limits in its box (see `docs/explore.md`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrajectoryRow<'a> {
+    pub step: usize,
+    /// `start`, `peel` or `paste`.
+    pub phase: &'static str,
+    pub coverage: f64,
+    pub density: f64,
+    pub mass: f64,
+    pub n: usize,
+    pub cases: usize,
+    pub restricted: usize,
+    pub chosen: bool,
+    pub parameter: &'a str,
+    pub low: f64,
+    pub high: f64,
+    pub is_restricted: bool,
+}
+
+/// The rows of `discovery.csv`, step-major, parameters in order.
+pub fn trajectory_rows<'a>(result: &PrimResult, names: &'a [String]) -> Vec<TrajectoryRow<'a>> {
+    let mut rows = Vec::with_capacity(result.trajectory.len() * names.len());
+    for (i, step) in result.trajectory.iter().enumerate() {
+        let phase = match (i, step.pasted) {
+            (0, _) => "start",
+            (_, false) => "peel",
+            (_, true) => "paste",
+        };
+        for ((name, &(low, high)), bound) in names.iter().zip(&step.limits).zip(&result.bounds) {
+            rows.push(TrajectoryRow {
+                step: i,
+                phase,
+                coverage: step.coverage,
+                density: step.density,
+                mass: step.mass,
+                n: step.n,
+                cases: step.k,
+                restricted: step.restricted,
+                chosen: i == result.chosen,
+                parameter: name,
+                low,
+                high,
+                is_restricted: (low, high) != *bound,
+            });
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +478,11 @@ mod tests {
         let l = loose.chosen_box();
         assert!(l.density >= 0.8 && l.coverage >= b.coverage && l.mass >= b.mass);
         let words = describe_box(&r, &names(), "y");
+        let param_names = names();
+        let rows = trajectory_rows(&r, &param_names);
+        assert_eq!(rows.len(), 3 * r.trajectory.len());
+        assert_eq!(rows[0].phase, "start");
+        assert_eq!(rows.iter().filter(|row| row.chosen && row.is_restricted).count(), 2);
         assert!(words.contains("when a > 0.") && words.contains(" and b < 0.") && !words.contains(" c "), "{words}");
     }
 
