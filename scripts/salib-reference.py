@@ -58,3 +58,15 @@ for row in X:
 print("]")
 for key in ("mu", "mu_star", "sigma", "mu_star_conf"):
     print(key, "=", [float(v) for v in Si[key]])
+
+# A complete check of the unscrambled Sobol' points in many dimensions:
+# FNV-1a (64-bit) over the 30-bit integers of the first 256 points of
+# qmc.Sobol(d=1024, scramble=False), row-major, each as 4 little-endian bytes.
+points = qmc.Sobol(d=1024, scramble=False).random(256)
+h = 0xCBF29CE484222325
+for q in np.rint(points * 2**30).astype(np.uint64).ravel():
+    for byte in int(q).to_bytes(4, "little"):
+        h ^= byte
+        h = (h * 0x100000001B3) % 2**64
+print("\n# FNV-1a of qmc.Sobol(d=1024, scramble=False).random(256) as 30-bit integers")
+print(hex(h))
