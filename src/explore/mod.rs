@@ -4,13 +4,15 @@
 //! points at which the model runs ([`design`], [`sobol_seq`]), the
 //! sensitivity estimators applied to the outputs ([`sobol_analysis`],
 //! [`morris_analysis`], [`regression`]), scenario discovery with PRIM
-//! ([`prim`]), and the parser of experiment files ([`spec`]). Each
+//! ([`prim`]), the parser of experiment files ([`spec`]), and [`plan`], which
+//! ties a parsed experiment to its design and estimators. Each
 //! estimator follows a named reference implementation (SALib 1.6, EMA
 //! Workbench) and is tested against values it publishes or prints; see
 //! `docs/explore.md`.
 
 pub mod design;
 pub mod morris_analysis;
+pub mod plan;
 pub mod prim;
 pub mod regression;
 pub mod sobol_analysis;
