@@ -535,10 +535,14 @@ mod tests {
     /// EMA Workbench 2.5.3 `Prim(x, y).find_box()` on a deterministic data
     /// set (Kronecker points, a known box, label noise), printed by
     /// scripts/ema-prim-reference.py: the same trajectory step for step.
+    /// Coverage, density, mass, restricted dimensions, limits.
+    type EmaStep = (f64, f64, f64, usize, [(f64, f64); 3]);
+
     #[test]
+    #[allow(clippy::approx_constant)] // a mass of 0.318 is data, not 1/pi
     fn reproduces_ema_workbench_trajectory() {
         #[rustfmt::skip]
-        let ema: [(f64, f64, f64, usize, [(f64, f64); 3]); 42] = [
+        let ema: [EmaStep; 42] = [
         (1.0, 0.203, 1.0, 0, [(0.0010821825626976533, 0.9996863222880847), (0.0007954174250812684, 0.999383328773547), (0.0007331374358727771, 0.9995468961462848)]),
         (0.9753694581280788, 0.20842105263157895, 0.95, 1, [(0.04916091489229757, 0.9996863222880847), (0.0007954174250812684, 0.999383328773547), (0.0007331374358727771, 0.9995468961462848)]),
         (0.9507389162561576, 0.2139689578713969, 0.902, 1, [(0.09669855594052024, 0.9996863222880847), (0.0007954174250812684, 0.999383328773547), (0.0007331374358727771, 0.9995468961462848)]),
