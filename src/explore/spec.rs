@@ -419,7 +419,16 @@ fn read_header(root: &mut TableReader<'_, '_>, stem: &str, diags: &mut Vec<Diagn
             None
         }
     };
-    let scenario = t.string("scenario", diags);
+    let scenario = match t.string("scenario", diags) {
+        Some(s) if s.value.trim().is_empty() => {
+            diags.push(
+                s.diag("scenario is empty")
+                    .with_help("write the base scenario's path, e.g. \"../scenarios/baseline.toml\""),
+            );
+            None
+        }
+        other => other,
+    };
     if scenario.is_none() {
         t.report_missing(diags, "scenario", "add `scenario = \"../scenarios/baseline.toml\"` (relative to this file)");
     }
@@ -1134,6 +1143,7 @@ condition = "> 0.5"
         assert!(errors(&dup).contains("listed twice"));
         let bad_name = GOOD.replace("coercion-drivers", "../escape");
         assert!(errors(&bad_name).contains("cannot be used as a directory name"));
+        assert!(errors(&GOOD.replace("../scenarios/baseline.toml", " ")).contains("scenario is empty"));
         let unnamed = parse(&GOOD.replace("name = \"coercion-drivers\"\n", "")).unwrap();
         assert_eq!(unnamed.name, "test");
     }
