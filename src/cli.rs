@@ -52,6 +52,14 @@ pub enum Command {
     Merge(MergeArgs),
     /// Measure throughput at several thread counts.
     Bench(BenchArgs),
+    /// Run an experiment over uncertain assumptions: a design (grid, Latin
+    /// hypercube, Sobol'/Saltelli, Morris) of parameter values, Monte Carlo
+    /// runs at each point, sensitivity indices and scenario discovery (PRIM).
+    ///
+    /// Writes design.csv, points.csv, sensitivity.csv, discovery.csv,
+    /// manifest.json and report.md into results/<experiment name>/ (or
+    /// --out); see docs/explore.md.
+    Explore(ExploreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,4 +164,29 @@ pub struct BenchArgs {
     /// Where to write the CSV (default: results/bench/<scenario>.csv).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// The experiment file.
+    #[arg(value_name = "EXPERIMENT.toml")]
+    pub experiment: PathBuf,
+    /// Monte Carlo runs per design point (overrides [experiment] runs).
+    #[arg(long)]
+    pub runs: Option<u64>,
+    /// Seed of the design, the runs and the bootstrap (overrides [experiment] seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Result directory (default: results/<experiment name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing result directory.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -12,6 +12,7 @@ fn main() {
         Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
         Command::Validate { files, set } => app::validate(files, set),
         Command::Merge(args) => app::merge::merge(args),
+        Command::Explore(args) => app::explore::explore(args).map(|line| if args.quiet { String::new() } else { line }),
         Command::Bench(args) => app::bench::bench(args).map(|text| {
             println!("{text}");
             String::new()

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod explore;
 pub mod finish;
 pub mod merge;
 pub mod run;

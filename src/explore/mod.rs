@@ -11,6 +11,7 @@
 //! `docs/explore.md`.
 
 pub mod design;
+pub mod evaluate;
 pub mod morris_analysis;
 pub mod plan;
 pub mod prim;

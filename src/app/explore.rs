@@ -1,0 +1,573 @@
+//! `hedgesim explore EXPERIMENT.toml`: an experiment over uncertain
+//! assumptions, from file to result directory.
+//!
+//! Steps: read the experiment file ([`crate::explore::spec`]); load its base
+//! scenario with the `extends` chain; check every parameter path at the ends
+//! of its range (or at every grid level) and every outcome against the
+//! scenario, all before any work, with errors located in the experiment
+//! file; build the design; simulate the points in parallel windows, each
+//! point's runs with common random numbers, streaming `points.csv` in
+//! design order; then analyse each outcome and the discovery question, and
+//! publish `design.csv`, `points.csv`, `sensitivity.csv`, `discovery.csv`,
+//! `manifest.json` and `report.md` atomically, like `run`.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde_json::json;
+
+use super::{AppError, claim_dir, io_err, progress_bar, sha256_hex};
+use crate::cli::ExploreArgs;
+use crate::explore::evaluate::{OutcomeStats, Probe, probe_for, simulate_point, summarize_values};
+use crate::explore::plan::{self, BuiltDesign, Sensitivity};
+use crate::explore::prim::{describe_box, trajectory_rows};
+use crate::explore::spec::{Experiment, Outcome, parse_experiment};
+use crate::model::Model;
+use crate::output::atomic::{partial_dir, publish, write_file};
+use crate::output::manifest::utc_now_rfc3339;
+use crate::scenario::diagnostics::{Diagnostic, ScenarioErrors};
+use crate::scenario::{Layers, Override, ParamPath, Scenario};
+
+/// Largest number of Monte Carlo runs a design point may have.
+pub const MAX_RUNS_PER_POINT: u64 = 1_000_000;
+/// Largest number of design points an experiment may have.
+pub const MAX_POINTS: usize = 10_000_000;
+/// Points simulated between two writes of `points.csv` and two checks of Ctrl-C.
+const WINDOW_POINTS: usize = 64;
+
+/// Everything checked and ready to simulate.
+struct Prepared {
+    experiment_path: PathBuf,
+    experiment: Experiment,
+    experiment_bytes: Vec<u8>,
+    layers: Layers,
+    base: Scenario,
+    base_bytes: Vec<u8>,
+    paths: Vec<ParamPath>,
+    probes: Vec<Probe>,
+    outcomes: Vec<Outcome>,
+    built: BuiltDesign,
+    runs: u64,
+    seed: u64,
+}
+
+/// Execute `hedgesim explore`. Returns the line to print on success.
+pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
+    let prepared = prepare(args)?;
+    for w in &prepared.built.warnings {
+        if !args.quiet {
+            eprintln!("warning: {w}");
+        }
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&prepared.experiment.name));
+    if out.exists() && !args.force {
+        return Err(AppError::Invalid(format!(
+            "{} already exists; pass --force to replace it, or --out to write elsewhere",
+            out.display()
+        )));
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
+    }
+    let threads = match args.threads {
+        Some(0) => return Err(AppError::Invalid("--threads 0: use at least 1".into())),
+        Some(t) => t.min(4 * std::thread::available_parallelism().map_or(1, |n| n.get())),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let partial = partial_dir(&out);
+    claim_dir(&partial, true)?;
+    let started_at = utc_now_rfc3339();
+    let start = Instant::now();
+    let result = simulate_all(&prepared, &partial, threads, args.quiet);
+    let means = match result {
+        Ok(means) => means,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    let wall = start.elapsed().as_secs_f64();
+    write_analysis(&prepared, &partial, &means, wall, threads, &started_at)?;
+    publish(&partial, &out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
+    let points = prepared.built.values.len();
+    let partner_steps =
+        points as f64 * prepared.runs as f64 * prepared.base.steps() as f64 * prepared.base.partners.len() as f64;
+    Ok(format!(
+        "wrote {}/ ({points} points x {} runs in {wall:.2} s: {:.1} M partner-steps/s, {threads} threads)",
+        out.display(),
+        prepared.runs,
+        partner_steps / wall / 1e6
+    ))
+}
+
+/// Read and check everything; nothing is written.
+fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
+    let path = &args.experiment;
+    let experiment_bytes = fs::read(path)
+        .map_err(|e| AppError::Invalid(format!("cannot read experiment file {}: {e}", path.display())))?;
+    let source = String::from_utf8(experiment_bytes.clone())
+        .map_err(|_| AppError::Invalid(format!("{}: not UTF-8 text; save the experiment as UTF-8", path.display())))?;
+    let experiment = parse_experiment(path, &source).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let locate = |span: std::ops::Range<usize>, key: &str, message: String, help: &str| {
+        let d = Diagnostic::new(span, key.to_string(), message).with_help(help.to_string());
+        AppError::Invalid(ScenarioErrors::new(path, &source, vec![d]).to_string())
+    };
+    let scenario_path = path.parent().unwrap_or(Path::new("")).join(&experiment.scenario.value);
+    let layers = Layers::load(&scenario_path, &[]).map_err(|e| {
+        locate(
+            experiment.scenario.span.clone(),
+            &experiment.scenario.key,
+            format!("the base scenario does not load: {e}"),
+            "the path is relative to the experiment file",
+        )
+    })?;
+    let mut base = layers.scenario().map_err(|e| {
+        locate(
+            experiment.scenario.span.clone(),
+            &experiment.scenario.key,
+            format!("the base scenario is invalid:\n{e}"),
+            "fix the scenario first (`hedgesim validate`)",
+        )
+    })?;
+    let base_bytes = match layers.flattened() {
+        Some(text) if !layers.is_single_file() => text.into_bytes(),
+        _ => fs::read(&scenario_path).map_err(|e| io_err("cannot read", &scenario_path, e))?,
+    };
+    let runs = args.runs.or(experiment.runs).unwrap_or(base.runs);
+    if runs == 0 || runs > MAX_RUNS_PER_POINT {
+        return Err(AppError::Invalid(format!(
+            "{}: runs per point must be in [1, {MAX_RUNS_PER_POINT}], got {runs}",
+            path.display()
+        )));
+    }
+    let seed = args.seed.or(experiment.seed).unwrap_or(base.seed);
+    base.seed = seed;
+    base.runs = runs;
+
+    // Parameter paths: every path must resolve, and the ends of its range
+    // (every level of a grid) must be valid values.
+    let mut paths = Vec::new();
+    for (i, p) in experiment.parameters.iter().enumerate() {
+        let parsed = ParamPath::parse(&p.path.value)
+            .map_err(|e| locate(p.path.span.clone(), &p.path.key, e, "e.g. `partner.RU.leverage`"))?;
+        let probe_values: Vec<f64> = match &p.range {
+            Some(r) if p.levels.is_none() => vec![r.value.0, r.value.1],
+            _ => p.grid_values(),
+        };
+        for value in probe_values {
+            let o = Override::number(&parsed, value);
+            if let Err(e) = layers.with_overrides(&[o]).scenario() {
+                let first = e.items.first().map(|l| {
+                    let d = &l.diagnostic;
+                    match &d.help {
+                        Some(h) => format!("{} ({h})", d.message),
+                        None => d.message.clone(),
+                    }
+                });
+                let span = p.range.as_ref().map_or(p.path.span.clone(), |r| r.span.clone());
+                return Err(locate(
+                    if first.as_deref().is_some_and(|m| m.contains("unknown") || m.contains("no ")) {
+                        p.path.span.clone()
+                    } else {
+                        span
+                    },
+                    &format!("parameter[{i}]"),
+                    format!("`{}` = {value}: {}", p.path.value, first.unwrap_or_default()),
+                    "use a path of `hedgesim run --set` and a range inside the key's valid range",
+                ));
+            }
+        }
+        paths.push(parsed);
+    }
+    let outcomes: Vec<Outcome> = experiment.all_outcomes().into_iter().map(|o| o.value.clone()).collect();
+    let mut probes = Vec::new();
+    for o in experiment.all_outcomes() {
+        probes.push(probe_for(&o.value, &base).map_err(|e| {
+            locate(o.span.clone(), &o.key, format!("outcome `{}`: {e}", o.value), "see docs/explore.md, Outcomes")
+        })?);
+    }
+    let points = experiment.points();
+    if points == 0 || points > MAX_POINTS {
+        return Err(AppError::Invalid(format!(
+            "{}: the design has {points} points; it must have between 1 and {MAX_POINTS}",
+            path.display()
+        )));
+    }
+    let built = plan::build_design(&experiment, seed)
+        .map_err(|e| AppError::Invalid(format!("{}: cannot build the design: {e}", path.display())))?;
+    Ok(Prepared {
+        experiment_path: path.clone(),
+        experiment,
+        experiment_bytes,
+        layers,
+        base,
+        base_bytes,
+        paths,
+        probes,
+        outcomes,
+        built,
+        runs,
+        seed,
+    })
+}
+
+/// The scenario of one design point.
+fn point_scenario(p: &Prepared, values: &[f64]) -> Result<Scenario, String> {
+    let overrides: Vec<Override> = p.paths.iter().zip(values).map(|(path, &v)| Override::number(path, v)).collect();
+    let mut s = p.layers.with_overrides(&overrides).scenario().map_err(|e| e.to_string())?;
+    s.seed = p.seed;
+    s.runs = p.runs;
+    Ok(s)
+}
+
+/// Simulate every point in windows, write `points.csv` in design order and
+/// return each point's outcome means (`means[outcome][point]`).
+fn simulate_all(p: &Prepared, partial: &Path, threads: usize, quiet: bool) -> Result<Vec<Vec<f64>>, AppError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| AppError::Failed(format!("cannot start {threads} threads: {e}")))?;
+    let points = p.built.values.len();
+    let points_path = partial.join("points.csv");
+    let file = File::create(&points_path).map_err(|e| io_err("cannot create", &points_path, e))?;
+    let mut writer = BufWriter::new(file);
+    writer.write_all(POINTS_HEADER.as_bytes()).map_err(|e| io_err("cannot write", &points_path, e))?;
+    let bar = progress_bar(
+        points as u64,
+        quiet,
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} points ({rate} points/s, ETA {eta})",
+    );
+    let cancel = super::run::cancel_flag();
+    let mut means = vec![Vec::with_capacity(points); p.outcomes.len()];
+    let mut first = 0;
+    while first < points {
+        if cancel.load(Ordering::SeqCst) {
+            bar.finish_and_clear();
+            return Err(AppError::Interrupted(
+                "interrupted: no result written (explore does not resume yet; rerun the command)".into(),
+            ));
+        }
+        let end = (first + WINDOW_POINTS * threads).min(points);
+        let window: Vec<Result<Vec<OutcomeStats>, String>> = pool.install(|| {
+            (first..end)
+                .into_par_iter()
+                .map(|i| {
+                    let scenario = point_scenario(p, &p.built.values[i])?;
+                    let model = Model::new(&scenario);
+                    let values = simulate_point(&model, p.runs, &p.probes);
+                    let stats: Vec<OutcomeStats> = values
+                        .iter()
+                        .zip(&p.outcomes)
+                        .map(|(v, o)| summarize_values(v, matches!(o, Outcome::Posture { .. })))
+                        .collect();
+                    bar.inc(1);
+                    Ok(stats)
+                })
+                .collect()
+        });
+        let mut text = String::new();
+        for (offset, stats) in window.into_iter().enumerate() {
+            let point = first + offset;
+            let stats = stats.map_err(|e| {
+                AppError::Failed(format!("design point {point} gives an invalid scenario (a combination of parameter values the ends of the ranges did not reveal):\n{e}"))
+            })?;
+            for (o, (outcome, s)) in p.outcomes.iter().zip(&stats).enumerate() {
+                points_row(&mut text, point, outcome, s);
+                if !s.mean.is_finite() {
+                    return Err(AppError::Failed(format!("design point {point}: outcome {outcome} is not finite")));
+                }
+                means[o].push(s.mean);
+            }
+        }
+        writer.write_all(text.as_bytes()).map_err(|e| io_err("cannot write", &points_path, e))?;
+        first = end;
+    }
+    bar.finish_and_clear();
+    let file = writer.into_inner().map_err(|e| io_err("cannot write", &points_path, e.into_error()))?;
+    file.sync_all().map_err(|e| io_err("cannot write", &points_path, e))?;
+    Ok(means)
+}
+
+const POINTS_HEADER: &str = "point,outcome,metric,subject,year,n,mean,sd,se,ci95_low,ci95_high,p05,p50,p95\n";
+
+/// A float that every CSV reader infers as a float (`1.0`, never `1`);
+/// empty for undefined values.
+pub fn float(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() && v == v.trunc() && v.abs() < 1e15 => format!("{v:.1}"),
+        Some(v) => format!("{v}"),
+        None => String::new(),
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn points_row(out: &mut String, point: usize, outcome: &Outcome, s: &OutcomeStats) {
+    let q = |i: usize| float(s.quantiles.map(|q| q[i]));
+    let _ = writeln!(
+        out,
+        "{point},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        field(&outcome.to_string()),
+        outcome.metric(),
+        field(&outcome.subject()),
+        outcome.year(),
+        s.n,
+        float(Some(s.mean)),
+        float(s.sd),
+        float(s.se),
+        float(s.ci95.map(|c| c.0)),
+        float(s.ci95.map(|c| c.1)),
+        q(0),
+        q(1),
+        q(2)
+    );
+}
+
+/// `design.csv`: `point` and one column per parameter path.
+fn design_csv(p: &Prepared) -> String {
+    let mut out = String::from("point");
+    for path in &p.paths {
+        out.push(',');
+        out.push_str(&field(&path.to_string()));
+    }
+    out.push('\n');
+    for (i, row) in p.built.values.iter().enumerate() {
+        let _ = write!(out, "{i}");
+        for v in row {
+            let _ = write!(out, ",{}", float(Some(*v)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The sensitivity measures of every outcome, as `sensitivity.csv` (and
+/// `sensitivity_s2.csv` for second-order Sobol' indices), plus a ranked
+/// Markdown summary for the report.
+struct Analysis {
+    csv: String,
+    s2_csv: Option<String>,
+    markdown: String,
+}
+
+fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Result<Analysis, AppError> {
+    let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
+    let mut csv = String::new();
+    let mut s2_csv: Option<String> = None;
+    let mut md = String::new();
+    for (o, (outcome, y)) in p.outcomes.iter().zip(means).enumerate() {
+        let label = field(&outcome.to_string());
+        let measures = plan::sensitivity(&p.experiment, &p.built, y, p.seed, o)
+            .map_err(|e| AppError::Failed(format!("cannot analyse outcome {outcome}: {e}")))?;
+        let mut ranked: Vec<(f64, String)> = Vec::new();
+        match &measures {
+            Sensitivity::Sobol(s) => {
+                if csv.is_empty() {
+                    csv.push_str("outcome,parameter,S1,S1_ci95,ST,ST_ci95\n");
+                }
+                for (j, name) in names.iter().enumerate() {
+                    let _ = writeln!(
+                        csv,
+                        "{label},{},{},{},{},{}",
+                        field(name),
+                        float(Some(s.s1[j])),
+                        float(Some(s.s1_conf[j])),
+                        float(Some(s.st[j])),
+                        float(Some(s.st_conf[j]))
+                    );
+                    ranked.push((
+                        s.st[j],
+                        format!("ST {:.3} ± {:.3}, S1 {:.3} ± {:.3}", s.st[j], s.st_conf[j], s.s1[j], s.s1_conf[j]),
+                    ));
+                }
+                if let (Some(s2), Some(conf)) = (&s.s2, &s.s2_conf) {
+                    let text = s2_csv.get_or_insert_with(|| "outcome,parameter_1,parameter_2,S2,S2_ci95\n".into());
+                    for j in 0..names.len() {
+                        for m in j + 1..names.len() {
+                            let _ = writeln!(
+                                text,
+                                "{label},{},{},{},{}",
+                                field(&names[j]),
+                                field(&names[m]),
+                                float(Some(s2[j][m])),
+                                float(Some(conf[j][m]))
+                            );
+                        }
+                    }
+                }
+            }
+            Sensitivity::Morris(m) => {
+                if csv.is_empty() {
+                    csv.push_str("outcome,parameter,mu,mu_star,sigma,mu_star_ci95\n");
+                }
+                for (j, name) in names.iter().enumerate() {
+                    let _ = writeln!(
+                        csv,
+                        "{label},{},{},{},{},{}",
+                        field(name),
+                        float(Some(m.mu[j])),
+                        float(Some(m.mu_star[j])),
+                        float(Some(m.sigma[j])),
+                        float(Some(m.mu_star_conf[j]))
+                    );
+                    ranked.push((
+                        m.mu_star[j],
+                        format!(
+                            "mu* {:.4} ± {:.4}, mu {:.4}, sigma {:.4}",
+                            m.mu_star[j], m.mu_star_conf[j], m.mu[j], m.sigma[j]
+                        ),
+                    ));
+                }
+            }
+            Sensitivity::Regression { src, spearman } => {
+                if csv.is_empty() {
+                    csv.push_str("outcome,parameter,src,src_ci95,r2,spearman,spearman_ci95_low,spearman_ci95_high\n");
+                }
+                for (j, name) in names.iter().enumerate() {
+                    let _ = writeln!(
+                        csv,
+                        "{label},{},{},{},{},{},{},{}",
+                        field(name),
+                        float(Some(src.beta[j])),
+                        float(Some(src.beta_conf[j])),
+                        float(Some(src.r2)),
+                        float(Some(spearman.rho[j])),
+                        float(Some(spearman.low[j])),
+                        float(Some(spearman.high[j]))
+                    );
+                    ranked.push((
+                        src.beta[j].abs(),
+                        format!(
+                            "SRC {:+.3} ± {:.3} (R² {:.2}), Spearman {:+.3} [{:.3}, {:.3}]",
+                            src.beta[j], src.beta_conf[j], src.r2, spearman.rho[j], spearman.low[j], spearman.high[j]
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&a, &b| ranked[b].0.total_cmp(&ranked[a].0));
+        let (lo, hi) = y.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let _ = writeln!(
+            md,
+            "### `{outcome}`\n\nAcross the design, the mean over runs ranges from {lo:.4} to {hi:.4}. Drivers, ranked:\n"
+        );
+        for (rank, &j) in order.iter().enumerate() {
+            let _ = writeln!(md, "{}. `{}`: {}", rank + 1, names[j], ranked[j].1);
+        }
+        md.push('\n');
+    }
+    Ok(Analysis { csv, s2_csv, markdown: md })
+}
+
+/// Analyse, and write every file but `points.csv` into `partial`.
+fn write_analysis(
+    p: &Prepared,
+    partial: &Path,
+    means: &[Vec<f64>],
+    wall: f64,
+    threads: usize,
+    started_at: &str,
+) -> Result<(), AppError> {
+    let write = |name: &str, bytes: &[u8]| {
+        write_file(&partial.join(name), bytes).map_err(|e| io_err("cannot write", &partial.join(name), e))
+    };
+    write("design.csv", design_csv(p).as_bytes())?;
+    let analysis = analyse(p, means)?;
+    write("sensitivity.csv", analysis.csv.as_bytes())?;
+    if let Some(s2) = &analysis.s2_csv {
+        write("sensitivity_s2.csv", s2.as_bytes())?;
+    }
+    let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
+    let mut discovery_md = String::new();
+    if let Some(d) = &p.experiment.discovery {
+        let o = p.outcomes.iter().position(|o| *o == d.outcome.value).unwrap_or(0);
+        if let Some(result) = plan::discover(&p.experiment, &p.built, &means[o]) {
+            let result = result.map_err(|e| AppError::Failed(format!("scenario discovery failed: {e}")))?;
+            let mut csv = String::from(
+                "step,phase,coverage,density,mass,n,cases,restricted,chosen,parameter,low,high,is_restricted\n",
+            );
+            for r in trajectory_rows(&result, &names) {
+                let _ = writeln!(
+                    csv,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    r.step,
+                    r.phase,
+                    float(Some(r.coverage)),
+                    float(Some(r.density)),
+                    float(Some(r.mass)),
+                    r.n,
+                    r.cases,
+                    r.restricted,
+                    r.chosen,
+                    field(r.parameter),
+                    float(Some(r.low)),
+                    float(Some(r.high)),
+                    r.is_restricted
+                );
+            }
+            write("discovery.csv", csv.as_bytes())?;
+            let case = format!("`{}` {}", d.outcome.value, condition_text(&p.experiment));
+            let _ = writeln!(
+                discovery_md,
+                "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. {}.\n\n\
+                 The peeling trajectory (coverage against density) is in `discovery.csv`.\n",
+                describe_box(&result, &names, "the condition holds")
+            );
+        }
+    }
+    let manifest = json!({
+        "format_version": 1,
+        "engine": "hedgesim",
+        "engine_version": env!("CARGO_PKG_VERSION"),
+        "kind": "explore",
+        "experiment": p.experiment.name,
+        "experiment_file": p.experiment_path.display().to_string(),
+        "experiment_sha256": sha256_hex(&p.experiment_bytes),
+        "scenario": p.base.name,
+        "scenario_sha256": sha256_hex(&p.base_bytes),
+        "design": p.experiment.design.name(),
+        "points": p.built.values.len(),
+        "runs_per_point": p.runs,
+        "seed": p.seed,
+        "parameters": names,
+        "outcomes": p.outcomes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "threads": threads,
+        "wall_time_s": wall,
+        "started_at": started_at,
+        "resolved_scenario": crate::scenario::named::resolved_scenario(&p.base),
+    });
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Failed(e.to_string()))?;
+    write("manifest.json", &json)?;
+    write("experiment.toml", &p.experiment_bytes)?;
+    write("scenario.toml", &p.base_bytes)?;
+    let mut report = format!(
+        "# Experiment `{}`\n\nBase scenario `{}`, design `{}` with {} points x {} runs (seed {}), {} parameters:\n\n",
+        p.experiment.name,
+        p.base.name,
+        p.experiment.design.name(),
+        p.built.values.len(),
+        p.runs,
+        p.seed,
+        names.len()
+    );
+    for (path, param) in names.iter().zip(&p.experiment.parameters) {
+        let range = param.range.as_ref().map_or("levels".to_string(), |r| format!("[{}, {}]", r.value.0, r.value.1));
+        let _ = writeln!(report, "- `{path}` in {range}");
+    }
+    let _ = writeln!(report, "\n## Drivers of each outcome\n\n{}{discovery_md}", analysis.markdown);
+    write("report.md", report.as_bytes())?;
+    Ok(())
+}
+
+fn condition_text(e: &Experiment) -> String {
+    e.discovery.as_ref().map(|d| d.condition.value.to_string()).unwrap_or_default()
+}
