@@ -200,6 +200,17 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
     }
     let built = plan::build_design(&experiment, seed)
         .map_err(|e| AppError::Invalid(format!("{}: cannot build the design: {e}", path.display())))?;
+    // A design too small for its estimator is refused now, not after the
+    // simulation (the values here only exercise the estimator's checks).
+    let ramp: Vec<f64> = (0..built.values.len()).map(|i| i as f64).collect();
+    if let Err(e) = plan::sensitivity(&experiment, &built, &ramp, seed, 0) {
+        return Err(AppError::Invalid(format!(
+            "{}: the {} design has {} points, too few for its sensitivity measures: {e}; add samples, levels or parameters",
+            path.display(),
+            experiment.design.name(),
+            built.values.len()
+        )));
+    }
     Ok(Prepared {
         experiment_path: path.clone(),
         experiment,
@@ -293,6 +304,11 @@ fn simulate_all(p: &Prepared, partial: &Path, threads: usize, quiet: bool) -> Re
     Ok(means)
 }
 
+/// Said of a parameter whose measure is exactly zero.
+const NO_EFFECT: &str = " (no effect at all: if this is a 2023 level such as access, trade_cost, \
+    sanctions_risk, priority or a corridor's cost, calibration absorbs it; vary a change from a later \
+    year instead, e.g. an event of scenarios/policy-levers.toml; see docs/explore.md)";
+
 const POINTS_HEADER: &str = "point,outcome,metric,subject,year,n,mean,sd,se,ci95_low,ci95_high,p05,p50,p95\n";
 
 /// A float that every CSV reader infers as a float (`1.0`, never `1`);
@@ -349,34 +365,42 @@ fn design_csv(p: &Prepared) -> String {
     out
 }
 
-/// The sensitivity measures of every outcome, as `sensitivity.csv` (and
-/// `sensitivity_s2.csv` for second-order Sobol' indices), plus a ranked
-/// Markdown summary for the report.
+/// The sensitivity measures of every outcome, as `sensitivity.csv` (with
+/// rows for pairs `a:b` when second-order Sobol' indices are asked for),
+/// plus a ranked Markdown summary for the report.
 struct Analysis {
     csv: String,
-    s2_csv: Option<String>,
     markdown: String,
 }
 
-fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Result<Analysis, AppError> {
+fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
     let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
     let mut csv = String::new();
-    let mut s2_csv: Option<String> = None;
     let mut md = String::new();
     for (o, (outcome, y)) in p.outcomes.iter().zip(means).enumerate() {
         let label = field(&outcome.to_string());
-        let measures = plan::sensitivity(&p.experiment, &p.built, y, p.seed, o)
-            .map_err(|e| AppError::Failed(format!("cannot analyse outcome {outcome}: {e}")))?;
+        let measures = match plan::sensitivity(&p.experiment, &p.built, y, p.seed, o) {
+            Ok(m) => m,
+            Err(e) => {
+                // The simulated values are kept (points.csv); only this
+                // outcome's measures are missing, and the report says why.
+                let _ = writeln!(md, "### `{outcome}`\n\nNo sensitivity measures: {e}.\n");
+                continue;
+            }
+        };
         let mut ranked: Vec<(f64, String)> = Vec::new();
         match &measures {
             Sensitivity::Sobol(s) => {
+                let pairs = s.s2.as_ref().zip(s.s2_conf.as_ref());
+                let extra = if pairs.is_some() { ",," } else { "" };
                 if csv.is_empty() {
-                    csv.push_str("outcome,parameter,S1,S1_ci95,ST,ST_ci95\n");
+                    csv.push_str("outcome,parameter,S1,S1_ci95,ST,ST_ci95");
+                    csv.push_str(if pairs.is_some() { ",S2,S2_ci95\n" } else { "\n" });
                 }
                 for (j, name) in names.iter().enumerate() {
                     let _ = writeln!(
                         csv,
-                        "{label},{},{},{},{},{}",
+                        "{label},{},{},{},{},{}{extra}",
                         field(name),
                         float(Some(s.s1[j])),
                         float(Some(s.s1_conf[j])),
@@ -388,15 +412,14 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Result<Analysis, AppError> {
                         format!("ST {:.3} ± {:.3}, S1 {:.3} ± {:.3}", s.st[j], s.st_conf[j], s.s1[j], s.s1_conf[j]),
                     ));
                 }
-                if let (Some(s2), Some(conf)) = (&s.s2, &s.s2_conf) {
-                    let text = s2_csv.get_or_insert_with(|| "outcome,parameter_1,parameter_2,S2,S2_ci95\n".into());
+                if let Some((s2, conf)) = pairs {
                     for j in 0..names.len() {
                         for m in j + 1..names.len() {
+                            let pair = format!("{}:{}", names[j], names[m]);
                             let _ = writeln!(
-                                text,
-                                "{label},{},{},{},{}",
-                                field(&names[j]),
-                                field(&names[m]),
+                                csv,
+                                "{label},{},,,,,{},{}",
+                                field(&pair),
                                 float(Some(s2[j][m])),
                                 float(Some(conf[j][m]))
                             );
@@ -461,11 +484,12 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Result<Analysis, AppError> {
             "### `{outcome}`\n\nAcross the design, the mean over runs ranges from {lo:.4} to {hi:.4}. Drivers, ranked:\n"
         );
         for (rank, &j) in order.iter().enumerate() {
-            let _ = writeln!(md, "{}. `{}`: {}", rank + 1, names[j], ranked[j].1);
+            let none = if ranked[j].0 == 0.0 { NO_EFFECT } else { "" };
+            let _ = writeln!(md, "{}. `{}`: {}{none}", rank + 1, names[j], ranked[j].1);
         }
         md.push('\n');
     }
-    Ok(Analysis { csv, s2_csv, markdown: md })
+    Analysis { csv, markdown: md }
 }
 
 /// Analyse, and write every file but `points.csv` into `partial`.
@@ -481,49 +505,10 @@ fn write_analysis(
         write_file(&partial.join(name), bytes).map_err(|e| io_err("cannot write", &partial.join(name), e))
     };
     write("design.csv", design_csv(p).as_bytes())?;
-    let analysis = analyse(p, means)?;
+    let analysis = analyse(p, means);
     write("sensitivity.csv", analysis.csv.as_bytes())?;
-    if let Some(s2) = &analysis.s2_csv {
-        write("sensitivity_s2.csv", s2.as_bytes())?;
-    }
     let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
-    let mut discovery_md = String::new();
-    if let Some(d) = &p.experiment.discovery {
-        let o = p.outcomes.iter().position(|o| *o == d.outcome.value).unwrap_or(0);
-        if let Some(result) = plan::discover(&p.experiment, &p.built, &means[o]) {
-            let result = result.map_err(|e| AppError::Failed(format!("scenario discovery failed: {e}")))?;
-            let mut csv = String::from(
-                "step,phase,coverage,density,mass,n,cases,restricted,chosen,parameter,low,high,is_restricted\n",
-            );
-            for r in trajectory_rows(&result, &names) {
-                let _ = writeln!(
-                    csv,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    r.step,
-                    r.phase,
-                    float(Some(r.coverage)),
-                    float(Some(r.density)),
-                    float(Some(r.mass)),
-                    r.n,
-                    r.cases,
-                    r.restricted,
-                    r.chosen,
-                    field(r.parameter),
-                    float(Some(r.low)),
-                    float(Some(r.high)),
-                    r.is_restricted
-                );
-            }
-            write("discovery.csv", csv.as_bytes())?;
-            let case = format!("`{}` {}", d.outcome.value, condition_text(&p.experiment));
-            let _ = writeln!(
-                discovery_md,
-                "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. {}.\n\n\
-                 The peeling trajectory (coverage against density) is in `discovery.csv`.\n",
-                describe_box(&result, &names, "the condition holds")
-            );
-        }
-    }
+    let discovery_md = discovery(p, partial, &names, means)?;
     let manifest = json!({
         "format_version": 1,
         "engine": "hedgesim",
@@ -568,6 +553,48 @@ fn write_analysis(
     Ok(())
 }
 
-fn condition_text(e: &Experiment) -> String {
-    e.discovery.as_ref().map(|d| d.condition.value.to_string()).unwrap_or_default()
+/// PRIM on the discovery outcome, if the experiment asks: writes
+/// `discovery.csv` and returns the report's section (which says why when
+/// PRIM cannot run, e.g. no point meets the condition).
+fn discovery(p: &Prepared, partial: &Path, names: &[String], means: &[Vec<f64>]) -> Result<String, AppError> {
+    let Some(d) = &p.experiment.discovery else { return Ok(String::new()) };
+    let o = p.outcomes.iter().position(|o| *o == d.outcome.value).unwrap_or(0);
+    let Some(result) = plan::discover(&p.experiment, &p.built, &means[o]) else { return Ok(String::new()) };
+    let case = format!("`{}` {}", d.outcome.value, d.condition.value);
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(format!(
+                "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. Not possible: {e}.\n"
+            ));
+        }
+    };
+    let mut csv =
+        String::from("step,phase,coverage,density,mass,n,cases,restricted,chosen,parameter,low,high,is_restricted\n");
+    for r in trajectory_rows(&result, names) {
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.step,
+            r.phase,
+            float(Some(r.coverage)),
+            float(Some(r.density)),
+            float(Some(r.mass)),
+            r.n,
+            r.cases,
+            r.restricted,
+            r.chosen,
+            field(r.parameter),
+            float(Some(r.low)),
+            float(Some(r.high)),
+            r.is_restricted
+        );
+    }
+    let path = partial.join("discovery.csv");
+    write_file(&path, csv.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
+    Ok(format!(
+        "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. {}.\n\n\
+         The peeling trajectory (coverage against density, every box) is in `discovery.csv`.\n",
+        describe_box(&result, names, "the condition holds")
+    ))
 }
