@@ -7,6 +7,7 @@ pub mod compare;
 pub mod finish;
 pub mod merge;
 pub mod run;
+pub mod score;
 
 use std::path::{Path, PathBuf};
 
