@@ -51,16 +51,14 @@ pub fn compute(result_dir: &Path, observed: &Path) -> Result<Score, AppError> {
 
     let summary_path = result_dir.join("summary.csv");
     let summary = open(&summary_path)?;
-    let cells =
-        result::read_summary(&summary_path.display().to_string(), summary, &plan.cells).map_err(invalid)?;
+    let cells = result::read_summary(&summary_path.display().to_string(), summary, &plan.cells).map_err(invalid)?;
 
     let runs_path = result_dir.join("runs.csv");
     let runs = if plan.runs_columns.is_empty() || !runs_path.exists() {
         Default::default()
     } else {
         let reader = open(&runs_path)?;
-        result::read_runs(&runs_path.display().to_string(), reader, &plan.runs_columns, meta.runs)
-            .map_err(invalid)?
+        result::read_runs(&runs_path.display().to_string(), reader, &plan.runs_columns, meta.runs).map_err(invalid)?
     };
     score::score(&meta, &observations, &cells, &runs, &obs_name).map_err(invalid)
 }

@@ -242,8 +242,8 @@ mod tests {
     fn knots_crps_equals_the_ensemble_crps_of_a_dense_sample_of_it() {
         // A skewed five-level distribution; its CRPS must equal that of a
         // very fine ensemble drawn on the quantile grid.
-        let k = QuantileKnots::new(0.1, &[(0.05, 0.12), (0.25, 0.15), (0.5, 0.2), (0.75, 0.22), (0.95, 0.3)], 0.5)
-            .unwrap();
+        let k =
+            QuantileKnots::new(0.1, &[(0.05, 0.12), (0.25, 0.15), (0.5, 0.2), (0.75, 0.22), (0.95, 0.3)], 0.5).unwrap();
         let n = 200_000;
         let sample: Vec<f64> = (0..n).map(|i| k.quantile((i as f64 + 0.5) / n as f64)).collect();
         let e = Ensemble::new(sample).unwrap();

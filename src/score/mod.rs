@@ -220,7 +220,8 @@ pub fn score(
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for o in scored(meta, observations) {
-        let step = meta.step_of(o.year).ok_or_else(|| format!("{obs_name}:{}: year {} is not a step", o.line, o.year))?;
+        let step =
+            meta.step_of(o.year).ok_or_else(|| format!("{obs_name}:{}: year {} is not a step", o.line, o.year))?;
         let key = display_key(&o.metric, &o.subject);
         let Some(cell) = cells.get(&(step, o.metric.clone(), o.subject.clone())) else {
             errors.push(format!(
@@ -233,7 +234,8 @@ pub fn score(
             ));
             continue;
         };
-        let (dist, method) = match runs.get(&key).filter(|_| step == meta.last_step()).cloned().and_then(Ensemble::new) {
+        let (dist, method) = match runs.get(&key).filter(|_| step == meta.last_step()).cloned().and_then(Ensemble::new)
+        {
             Some(e) => (Dist::Runs(e), Method::Runs),
             None => match QuantileKnots::new(cell.min, &cell.quantiles, cell.max) {
                 Some(k) => (Dist::Quantiles(k), Method::Quantiles),
@@ -249,7 +251,8 @@ pub fn score(
         let persistence = reference_value(observations, o, f64::from(meta.base_year), Reference::Persistence);
         let trend = reference_value(observations, o, f64::from(meta.base_year), Reference::Trend);
         let crps = dist.crps(o.value);
-        let (lo50, hi50, lo90, hi90) = (dist.quantile(0.25), dist.quantile(0.75), dist.quantile(0.05), dist.quantile(0.95));
+        let (lo50, hi50, lo90, hi90) =
+            (dist.quantile(0.25), dist.quantile(0.75), dist.quantile(0.05), dist.quantile(0.95));
         rows.push(RowScore {
             year: o.year,
             metric: o.metric.clone(),

@@ -43,7 +43,9 @@ pub fn parse_observations(name: &str, text: &str) -> Result<Vec<Observation>, St
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                errors.push(format!("{name}:{line}: {e}\n  help: every row needs the same number of fields as the header"));
+                errors.push(format!(
+                    "{name}:{line}: {e}\n  help: every row needs the same number of fields as the header"
+                ));
                 continue;
             }
         };
@@ -53,7 +55,9 @@ pub fn parse_observations(name: &str, text: &str) -> Result<Vec<Observation>, St
         let year = match parse_finite(&year_text) {
             Some(y) => y,
             None => {
-                errors.push(format!("{name}:{line}: column `year`: `{year_text}` is not a year\n  help: write a number such as 2023"));
+                errors.push(format!(
+                    "{name}:{line}: column `year`: `{year_text}` is not a year\n  help: write a number such as 2023"
+                ));
                 continue;
             }
         };
@@ -109,7 +113,10 @@ mod tests {
         let text = "source,value,metric,year,subject\nx,0.2,trade_share,2023,CN\ny,139.5,trade_total_usd_bn,2023,\n";
         let obs = parse_observations("o.csv", text).unwrap();
         assert_eq!(obs.len(), 2);
-        assert_eq!(obs[0], Observation { line: 2, year: 2023.0, metric: "trade_share".into(), subject: "CN".into(), value: 0.2 });
+        assert_eq!(
+            obs[0],
+            Observation { line: 2, year: 2023.0, metric: "trade_share".into(), subject: "CN".into(), value: 0.2 }
+        );
         assert_eq!(obs[1].subject, "");
         assert_eq!(obs[1].line, 3);
     }

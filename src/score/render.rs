@@ -57,15 +57,9 @@ pub fn rows_csv(s: &Score) -> String {
 fn reference_fields(r: &Option<ReferenceScore>) -> String {
     match r {
         None => ",,,,,".to_string(),
-        Some(r) => format!(
-            "{},{},{},{},{},{}",
-            r.n,
-            r.model_mae,
-            r.model_crps,
-            r.mae,
-            opt(r.skill_mae),
-            opt(r.skill_crps)
-        ),
+        Some(r) => {
+            format!("{},{},{},{},{},{}", r.n, r.model_mae, r.model_crps, r.mae, opt(r.skill_mae), opt(r.skill_crps))
+        }
     }
 }
 
@@ -133,10 +127,7 @@ fn overall_line(o: &Overall) -> String {
 
 /// `score.md`: the overall table, then one row per observation.
 pub fn markdown(s: &Score) -> String {
-    let mut out = format!(
-        "# Score of `{}` (base year {}, horizon {})\n\n",
-        s.scenario, s.base_year, s.horizon
-    );
+    let mut out = format!("# Score of `{}` (base year {}, horizon {})\n\n", s.scenario, s.base_year, s.horizon);
     out.push_str("Skill = 1 - model score / reference score (positive: better than the reference). ");
     out.push_str("Persistence = the observed value in the base year; trend = the least-squares line through the observed years up to the base year (n/a with fewer than two). ");
     out.push_str("A point forecast's CRPS is its absolute error.\n\n");

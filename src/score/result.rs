@@ -92,11 +92,8 @@ pub fn read_summary<R: Read>(
     };
     let (c_step, c_metric, c_subject, c_n, c_mean, c_min, c_max) =
         (col("step")?, col("metric")?, col("subject")?, col("n")?, col("mean")?, col("min")?, col("max")?);
-    let levels: Vec<(usize, f64)> = headers
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| quantile_level(h).map(|p| (i, p)))
-        .collect();
+    let levels: Vec<(usize, f64)> =
+        headers.iter().enumerate().filter_map(|(i, h)| quantile_level(h).map(|p| (i, p))).collect();
     let mut out = HashMap::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -107,7 +104,8 @@ pub fn read_summary<R: Read>(
         }
         let line = record.position().map_or(0, |p| p.line());
         let get = |i: usize| record.get(i).unwrap_or("");
-        let bad = |what: &str| format!("{name}:{line}: bad `{what}` field\n  help: the file does not follow docs/outputs.md");
+        let bad =
+            |what: &str| format!("{name}:{line}: bad `{what}` field\n  help: the file does not follow docs/outputs.md");
         let step: u64 = get(c_step).parse().map_err(|_| bad("step"))?;
         let key = (step, get(c_metric).to_string(), get(c_subject).to_string());
         if !wanted.contains(&key) {
@@ -117,7 +115,8 @@ pub fn read_summary<R: Read>(
         let n = get(c_n).parse::<u64>().map_err(|_| bad("n"))?;
         let quantiles =
             levels.iter().map(|&(i, p)| num(i, &headers[i]).map(|q| (p, q))).collect::<Result<Vec<_>, _>>()?;
-        let cell = SummaryCell { n, mean: num(c_mean, "mean")?, min: num(c_min, "min")?, max: num(c_max, "max")?, quantiles };
+        let cell =
+            SummaryCell { n, mean: num(c_mean, "mean")?, min: num(c_min, "min")?, max: num(c_max, "max")?, quantiles };
         out.insert(key, cell);
     }
     Ok(out)
