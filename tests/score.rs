@@ -38,7 +38,8 @@ fn crps_matches_properscoring() {
     }
     let k = QuantileKnots::new(0.1, &[(0.05, 0.12), (0.25, 0.15), (0.5, 0.2), (0.75, 0.22), (0.95, 0.3)], 0.5).unwrap();
     // crps_quadrature integrates (F - H)^2 numerically over a kinked CDF:
-    // agreement to ~1e-10 is what the quadrature gives.
+    // its values are within ~2e-8 of the exact integral (y = 0.05: exact
+    // 0.1157333..., quadrature 0.11573331906).
     let reference = [
         (0.05, 0.11573331905699716),
         (0.14, 0.031400000011066465),
@@ -47,7 +48,7 @@ fn crps_matches_properscoring() {
         (0.6, 0.36423333312626494),
     ];
     for (y, want) in reference {
-        assert!((k.crps(y) - want).abs() < 1e-8, "knots y={y}: {} vs properscoring {want}", k.crps(y));
+        assert!((k.crps(y) - want).abs() < 1e-7, "knots y={y}: {} vs properscoring {want}", k.crps(y));
     }
 }
 
@@ -202,15 +203,62 @@ fn invalid_input_is_refused_before_anything_is_written() {
 fn a_shard_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let shard = tmp.path().join("shard");
-    hedgesim()
-        .arg("run")
-        .arg(TINY)
-        .arg("--out")
-        .arg(&shard)
-        .args(["--quiet", "--runs", "20", "--shard", "0/2"])
-        .assert()
-        .success();
+    hedgesim().arg("run").arg(TINY).arg("--out").arg(&shard).args(["--quiet", "--shard", "0/2"]).assert().success();
     let obs = tmp.path().join("o.csv");
     write(&obs, "year,metric,subject,value\n2026,trade_share,CN,0.2\n");
     refused(&shard, &obs, &tmp.path().join("score"), "one shard of a sharded run");
+}
+
+/// The shipped observations: shares of each year sum to 1, and each group
+/// share is the sum of its partners' shares (the groups of the hindcast).
+#[test]
+fn the_shipped_observations_are_consistent() {
+    let text = fs::read_to_string("data/hindcast/observed-2018-2023.csv").unwrap();
+    let obs = hedgesim::score::parse_observations("observed-2018-2023.csv", &text).unwrap();
+    let groups = [
+        ("great_power", &["RU", "CN"][..]),
+        ("west", &["EU", "US"][..]),
+        ("other", &["TR", "ROW"][..]),
+        ("southeast_asia", &["SG", "MY", "VN", "ID", "TH"][..]),
+    ];
+    for year in [2018.0, 2023.0] {
+        let share = |metric: &str, subject: &str| {
+            obs.iter()
+                .find(|o| o.year == year && o.metric == metric && o.subject == subject)
+                .map(|o| o.value)
+                .unwrap_or_else(|| panic!("{year} {metric} {subject} missing"))
+        };
+        let partners: f64 = obs.iter().filter(|o| o.year == year && o.metric == "trade_share").map(|o| o.value).sum();
+        // The source file gives US$ bn to 6 decimals and ROW = World minus
+        // the ten rounded partner figures: the shares sum to 1 within 1e-7.
+        assert!((partners - 1.0).abs() < 1e-7, "{year}: partner shares sum to {partners}");
+        for (group, members) in groups {
+            let sum: f64 = members.iter().map(|p| share("trade_share", p)).sum();
+            assert!((share("group_share", group) - sum).abs() < 1e-12, "{year} {group}");
+        }
+    }
+}
+
+/// The shipped hindcast scores against the shipped observations (a few
+/// runs; skill is reported, not asserted, as in CI).
+#[test]
+fn the_shipped_hindcast_scores_against_the_shipped_observations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("hindcast");
+    hedgesim()
+        .args(["run", "scenarios/hindcast-2018.toml", "--runs", "40", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let assert = hedgesim()
+        .arg("score")
+        .arg(&out)
+        .arg("data/hindcast/observed-2018-2023.csv")
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let csv = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 16, "total, 11 partner shares, 4 group shares:\n{csv}");
+    assert!(rows.iter().all(|r| r.starts_with("2023,") && r.contains(",runs,40,")), "{csv}");
 }

@@ -53,12 +53,21 @@ pub fn compute(result_dir: &Path, observed: &Path) -> Result<Score, AppError> {
     let summary = open(&summary_path)?;
     let cells = result::read_summary(&summary_path.display().to_string(), summary, &plan.cells).map_err(invalid)?;
 
+    // Only the columns of cells summary.csv has: an unknown metric or
+    // subject is then reported by `score` with the observation's line.
+    let last = meta.last_step();
+    let runs_columns: Vec<String> = plan
+        .runs_columns
+        .iter()
+        .filter(|c| cells.keys().any(|(step, m, sub)| *step == last && score::display_key(m, sub) == **c))
+        .cloned()
+        .collect();
     let runs_path = result_dir.join("runs.csv");
-    let runs = if plan.runs_columns.is_empty() || !runs_path.exists() {
+    let runs = if runs_columns.is_empty() || !runs_path.exists() {
         Default::default()
     } else {
         let reader = open(&runs_path)?;
-        result::read_runs(&runs_path.display().to_string(), reader, &plan.runs_columns, meta.runs).map_err(invalid)?
+        result::read_runs(&runs_path.display().to_string(), reader, &runs_columns, meta.runs).map_err(invalid)?
     };
     score::score(&meta, &observations, &cells, &runs, &obs_name).map_err(invalid)
 }
