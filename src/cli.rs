@@ -1,4 +1,4 @@
-//! The command line: `hedgesim run | validate | compare | merge | bench`.
+//! The command line: `hedgesim run | validate | compare | merge | bench | score`.
 
 use std::path::PathBuf;
 
@@ -60,6 +60,30 @@ pub enum Command {
     /// manifest.json and report.md into results/<experiment name>/ (or
     /// --out); see docs/explore.md.
     Explore(ExploreArgs),
+    /// Score a result against observations (tidy CSV: year,metric,subject,value).
+    ///
+    /// Per observation: the model's mean and median, the error, the
+    /// observation's percentile, whether it lies in the 50% and 90%
+    /// intervals, and the CRPS (exact from runs.csv at the horizon, from the
+    /// summary.csv quantiles otherwise); overall MAE, coverage and mean CRPS
+    /// against persistence and trend forecasts from the same file.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Result directory (written by `hedgesim run` or `merge`).
+    #[arg(value_name = "RESULT_DIR")]
+    pub result: PathBuf,
+    /// Observations: CSV with columns year,metric,subject,value.
+    #[arg(value_name = "OBSERVED.csv")]
+    pub observed: PathBuf,
+    /// Also write score.csv, score_overall.csv, score.md and score.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Format of the table on stdout (csv: the rows of score.csv).
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,8 @@
 //! ([`model`]), runs Monte Carlo batches in parallel with results that are
 //! bit-identical for any thread count or machine split ([`engine`]),
 //! accumulates streaming statistics ([`stats`]), writes result tables
-//! ([`output`]) and compares two results with honest statistics ([`compare`]).
+//! ([`output`]), compares two results with honest statistics ([`compare`]) and scores a
+//! result against observations ([`score`]).
 
 pub mod app;
 pub mod cli;
@@ -17,4 +18,5 @@ pub mod explore;
 pub mod model;
 pub mod output;
 pub mod scenario;
+pub mod score;
 pub mod stats;

@@ -21,6 +21,10 @@ fn main() {
             print!("{text}");
             String::new()
         }),
+        Command::Score(args) => app::score::score(args).map(|text| {
+            print!("{text}");
+            String::new()
+        }),
     };
     match result {
         Ok(text) => {

@@ -8,6 +8,7 @@ pub mod explore;
 pub mod finish;
 pub mod merge;
 pub mod run;
+pub mod score;
 
 use std::path::{Path, PathBuf};
 
