@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use hedgesim::compare::{
     CompareError, CompareOptions, Comparison, Format, Mode, PostureTest, compare, output_files, render,
 };
+use hedgesim::engine::{chunk_count, chunk_runs, tree};
+use hedgesim::stats::moments::MomentBlock;
 use tempfile::TempDir;
 
 /// A synthetic result: 2 hedger metrics and one per-partner metric.
@@ -71,11 +73,21 @@ fn noise(stream: u64, run: usize, step: u64, key: &str) -> f64 {
     (0..12).map(|i| (mix(h ^ i) >> 11) as f64 / (1u64 << 53) as f64).sum::<f64>() - 6.0
 }
 
+/// Mean and sd as the engine computes them: Welford in chunks of 256 runs,
+/// merged in the fixed tree (so runs.csv and summary.csv agree bit for bit,
+/// as in a real result).
 fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
-    let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
-    let sd = (xs.len() > 1).then(|| (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt());
-    (m, sd)
+    let runs = xs.len() as u64;
+    let mut stack = Vec::new();
+    for c in 0..chunk_count(runs) {
+        let mut b = MomentBlock::new(1);
+        for r in chunk_runs(c, runs) {
+            b.add_row(&[xs[r as usize]]);
+        }
+        tree::push(&mut stack, c, b);
+    }
+    let m = tree::root(stack, chunk_count(runs), 1).unwrap();
+    (m.cells[0].mean, m.variance(0).map(f64::sqrt))
 }
 
 /// Write a result directory. `value(run, step, key)` gives every metric;
@@ -382,22 +394,68 @@ fn posture_shift_is_detected_with_mcnemar() {
     assert_eq!(c.tests, c.rows.len() + c.postures.len());
 }
 
+/// Issue 12 section 4: a scenario that drops (or adds) a partner is
+/// compared on the rows both have, with Welch, and the rows left out are
+/// named with the reason.
 #[test]
-fn different_partner_lists_are_input_errors() {
+fn different_partner_lists_compare_the_common_rows() {
     let (_t, a, b) = tmp();
     baseline(&a, &Spec::new("baseline"));
     baseline(&b, &Spec { partners: vec!["RU", "CN"], ..Spec::new("two") });
-    let msg = input_error(compare(&opts(&a, &b)));
-    assert!(msg.contains("partners differ (A: [RU, CN, US], B: [RU, CN])"), "{msg}");
+    let c = compare(&opts(&a, &b)).unwrap();
+    assert_eq!(c.mode, Mode::Welch);
+    assert!(c.reason.contains("the partners differ"), "{}", c.reason);
+    let names: Vec<String> = c.rows.iter().map(|r| r.name()).collect();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(!names.contains(&"trade_share.US".to_string()), "{names:?}");
+    assert!(names.contains(&"trade_share.RU".to_string()) && names.contains(&"hhi".to_string()));
+    assert!(c.notes.iter().any(|n| n.contains("1 row(s) of A left out, partner US is only in A")), "{:?}", c.notes);
+    // Both sides were checked against their own runs.csv.
+    assert!(c.checks.contains("against runs.csv (A and B)"), "{}", c.checks);
+    // The same the other way round.
+    let c = compare(&opts(&b, &a)).unwrap();
+    assert!(c.notes.iter().any(|n| n.contains("partner US is only in B")), "{:?}", c.notes);
 }
 
+/// Different horizons (or base years): compared at A's horizon when B has
+/// that year; a year only one result has is refused, naming the years.
 #[test]
-fn different_horizons_are_input_errors() {
+fn different_horizons_compare_common_years() {
     let (_t, a, b) = tmp();
     baseline(&a, &Spec::new("baseline"));
     baseline(&b, &Spec { horizon: 2027, ..Spec::new("longer") });
-    let msg = input_error(compare(&opts(&a, &b)));
-    assert!(msg.contains("horizon differs (A: 2026, B: 2027)"), "{msg}");
+    let c = compare(&opts(&a, &b)).unwrap();
+    assert_eq!((c.year, c.mode), (2026.0, Mode::Welch));
+    assert!(c.postures.is_empty());
+    assert!(c.notes.iter().any(|n| n.contains("each result's horizon only (A: 2026, B: 2027)")), "{:?}", c.notes);
+    let msg = input_error(compare(&opts(&b, &a)));
+    assert!(msg.contains("A's horizon (2027) is not a year of B"), "{msg}");
+    assert!(msg.contains("--year"), "{msg}");
+}
+
+/// Issue 12 section 4: different steps_per_year; --all-steps compares the
+/// common years only and says which rows were left out.
+#[test]
+fn different_steps_per_year_compare_common_years() {
+    let (_t, a, b) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    baseline(&b, &Spec { steps_per_year: 1, ..Spec::new("yearly") });
+    let c = compare(&CompareOptions { all_steps: true, ..opts(&a, &b) }).unwrap();
+    let years: std::collections::BTreeSet<String> = c.rows.iter().map(|r| r.year.to_string()).collect();
+    assert_eq!(years.into_iter().collect::<Vec<_>>(), ["2024", "2025", "2026"]);
+    assert!(c.reason.contains("the time grids differ"), "{}", c.reason);
+    let k = Spec::new("x").keys().len();
+    assert_eq!(c.rows.len(), 3 * k);
+    assert!(
+        c.notes.iter().any(|n| n.contains(&format!("{} row(s) of A left out, year not in the other result", 2 * k))),
+        "{:?}",
+        c.notes
+    );
+    // The horizon (2026) is step 4 of A and step 2 of B: both at their horizon.
+    let c = compare(&opts(&a, &b)).unwrap();
+    assert_eq!((c.step, c.year), (4, 2026.0));
+    assert_eq!(c.postures.len(), 1);
+    assert!(c.checks.contains("against runs.csv (A and B)"), "{}", c.checks);
 }
 
 #[test]
@@ -551,25 +609,37 @@ fn renderings() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("step,year,metric,subject,mean_a,mean_b,diff,ci95_low,ci95_high,p_value,p_holm,hedges_g,mode")
+        Some(
+            "scenario_a,scenario_b,step,year,metric,subject,n_a,n_b,mean_a,mean_b,diff,ci95_low,ci95_high,\
+             p_value,p_holm,significant,hedges_g,mode,test"
+        )
     );
     let first_row: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(&first_row[..4], ["4", "2026", "trade_share", "RU"]);
-    assert_eq!(first_row[12], "paired");
-    assert_eq!(first_row[6].parse::<f64>().unwrap(), c.rows[0].diff);
-    assert_eq!(csv.lines().count(), c.rows.len() + 1);
+    assert_eq!(&first_row[..8], ["baseline", "shifted", "4", "2026.0", "trade_share", "RU", "50", "50"]);
+    assert_eq!(&first_row[15..], ["true", first_row[16], "paired", "paired_t"]);
+    assert_eq!(first_row[10].parse::<f64>().unwrap(), c.rows[0].diff);
+    // Metric rows, then the posture rows.
+    assert_eq!(csv.lines().count(), c.rows.len() + c.postures.len() + 1);
+    let last: Vec<&str> = csv.lines().last().unwrap().split(',').collect();
+    assert_eq!(&last[4..6], ["posture", "hedging"]);
+    assert_eq!(last[18], "mcnemar_exact");
 
     let json: serde_json::Value = serde_json::from_str(&render(&c, Format::Json)).unwrap();
     assert_eq!(json["mode"], "paired");
     assert_eq!(json["rows"][0]["subject"], "RU");
     assert_eq!(json["rows"][0]["significant"], true);
     assert_eq!(json["rows"][0]["diff"].as_f64(), Some(c.rows[0].diff));
+    // The same fields, with the same types, as in compare.csv.
+    assert_eq!(json["rows"][0]["scenario_b"], "shifted");
+    assert_eq!(json["rows"][0]["n_a"], 50);
+    assert!(json["a"]["seed"].is_u64(), "{}", json["a"]["seed"]);
+    assert!(json["checks"].as_str().unwrap().contains("checked bit for bit"));
     assert_eq!(json["postures"][0]["test"], "mcnemar_exact");
 
     let files = output_files(&c);
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["compare.csv", "compare_postures.csv", "compare.json", "compare.md"]);
-    assert!(files[1].1.starts_with("step,year,posture,"));
+    assert!(files[1].1.starts_with("scenario_a,scenario_b,step,year,posture,"));
     assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));
     assert!("xml".parse::<Format>().is_err());
 }
