@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hedgesim::compare::{
-    CompareError, CompareOptions, Comparison, Format, Mode, PostureTest, compare, output_files, render,
+    CompareError, CompareOptions, Comparison, Format, Mode, PostureTest, compare, compare_many, output_files, render,
+    render_many,
 };
 use hedgesim::engine::{chunk_count, chunk_runs, tree};
 use hedgesim::stats::moments::MomentBlock;
@@ -642,4 +643,247 @@ fn renderings() {
     assert!(files[1].1.starts_with("scenario_a,scenario_b,step,year,posture,"));
     assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));
     assert!("xml".parse::<Format>().is_err());
+}
+
+/// Replace field `col` of the row of `file` where `pick` matches.
+fn edit_field(path: &Path, col: usize, new: &str, pick: impl Fn(&[&str]) -> bool) -> usize {
+    let text = fs::read_to_string(path).unwrap();
+    let mut line_no = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            if i > 0 && line_no == 0 && pick(&f) {
+                line_no = i + 1;
+                f[col] = new;
+            }
+            f.join(",")
+        })
+        .collect();
+    fs::write(path, lines.join("\n") + "\n").unwrap();
+    assert!(line_no > 0, "no row picked in {}", path.display());
+    line_no
+}
+
+/// Issue 14 item 6: a changed mean at the horizon is refused (exit 2),
+/// naming the file, line and cell, not reported as a difference; paired or
+/// not, each side is checked against its own runs.csv.
+#[test]
+fn a_changed_horizon_mean_is_refused_not_reported() {
+    let (_t, a, b) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    for seed in [42, 7] {
+        baseline(&b, &Spec { seed, ..Spec::new("baseline") });
+        let line = edit_field(&b.join("summary.csv"), 5, "0.35", |f| f[0] == "4" && f[3] == "RU");
+        let msg = input_error(compare(&opts(&a, &b)));
+        assert!(msg.contains(&format!("summary.csv line {line}")), "{msg}");
+        assert!(msg.contains("the mean of trade_share.RU at year 2026 (step 4) is 0.35"), "{msg}");
+        assert!(msg.contains("runs.csv"), "{msg}");
+        assert!(msg.contains("re-run `hedgesim run`"), "{msg}");
+        assert!(!msg.contains("checked"), "{msg}");
+    }
+    // A changed sd likewise.
+    baseline(&b, &Spec::new("baseline"));
+    edit_field(&b.join("summary.csv"), 6, "0.5", |f| f[0] == "4" && f[2] == "hhi");
+    let msg = input_error(compare(&opts(&a, &b)));
+    assert!(msg.contains("the sd of hhi at year 2026 (step 4) is 0.5"), "{msg}");
+    // A changed runs.csv is caught the same way.
+    baseline(&b, &Spec::new("baseline"));
+    edit_field(&b.join("runs.csv"), 3, "0.9", |f| f[0] == "7");
+    let msg = input_error(compare(&opts(&a, &b)));
+    assert!(msg.contains("the mean of hhi at year 2026"), "{msg}");
+}
+
+/// Issue 14 item 6: NaN and infinite values are refused where they are read.
+#[test]
+fn nan_and_infinite_values_are_refused() {
+    let (_t, a, b) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    for bad in ["NaN", "nan", "inf", "-infinity"] {
+        baseline(&b, &Spec::new("baseline"));
+        let line = edit_field(&b.join("summary.csv"), 5, bad, |f| f[0] == "0" && f[2] == "hhi");
+        let msg = input_error(compare(&opts(&a, &b)));
+        assert!(msg.contains(&format!("summary.csv line {line}: column `mean`")), "{msg}");
+        assert!(msg.contains("not a finite number"), "{msg}");
+    }
+    baseline(&b, &Spec::new("baseline"));
+    edit_field(&b.join("runs.csv"), 3, "NaN", |f| f[0] == "3");
+    let msg = input_error(compare(&opts(&a, &b)));
+    assert!(msg.contains("runs.csv line 5: column `hhi`"), "{msg}");
+    assert!(msg.contains("not a finite number"), "{msg}");
+}
+
+/// outcomes.csv must agree with the posture column of runs.csv.
+#[test]
+fn a_changed_posture_count_is_refused() {
+    let (_t, a, b) = tmp();
+    let s = Spec::new("baseline");
+    baseline(&a, &s);
+    write_result(
+        &b,
+        &Spec::new("pressure"),
+        |r, t, k| base_value(42, r, t, k),
+        |r| if r < 20 { "aligned:RU".into() } else { "hedging".into() },
+    );
+    let path = b.join("outcomes.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("hedging,30,", "hedging,20,").replace("aligned:RU,20,", "aligned:RU,30,")).unwrap();
+    let msg = input_error(compare(&opts(&a, &b)));
+    assert!(msg.contains("outcomes.csv: the count of posture `aligned:RU` is 30"), "{msg}");
+    assert!(msg.contains("the posture column of runs.csv gives 20"), "{msg}");
+}
+
+/// Issue 12 section 4: several results against one reference, in one
+/// table, with Holm's adjustment over all of them.
+#[test]
+fn several_results_against_one_reference() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b, c) = (t.path().join("a"), t.path().join("b"), t.path().join("c"));
+    let s = Spec::new("baseline");
+    baseline(&a, &s);
+    shifted(&b, &Spec::new("shifted"), s.seed);
+    baseline(&c, &Spec { seed: 7, ..Spec::new("other-seed") });
+    let o = CompareOptions { more: vec![c.clone()], ..opts(&a, &b) };
+    let cs = compare_many(&o).unwrap();
+    assert_eq!(cs.len(), 2);
+    assert_eq!((cs[0].b.scenario.as_str(), cs[1].b.scenario.as_str()), ("shifted", "other-seed"));
+    assert_eq!((cs[0].mode, cs[1].mode), (Mode::Paired, Mode::Welch));
+    // One Holm family over both comparisons.
+    let family: Vec<Option<f64>> =
+        cs.iter().flat_map(|c| c.rows.iter().map(|r| r.p_value).chain(c.postures.iter().map(|p| p.p_value))).collect();
+    let want = hedgesim::compare::stats::holm(&family);
+    let got: Vec<Option<f64>> =
+        cs.iter().flat_map(|c| c.rows.iter().map(|r| r.p_holm).chain(c.postures.iter().map(|p| p.p_holm))).collect();
+    assert_eq!(got, want);
+    assert!(cs.iter().all(|c| c.tests == family.iter().flatten().count()));
+    // The pair alone has a smaller family, so its adjusted p-values are no larger.
+    let alone = compare(&opts(&a, &b)).unwrap();
+    assert!(alone.tests < cs[0].tests);
+    for (x, y) in alone.rows.iter().zip(&cs[0].rows) {
+        assert!(x.p_holm <= y.p_holm, "{}", x.name());
+    }
+
+    let csv = render_many(&cs, Format::Csv);
+    assert_eq!(csv.lines().filter(|l| l.starts_with("scenario_a,")).count(), 1);
+    assert!(csv.lines().any(|l| l.starts_with("baseline,shifted,")));
+    assert!(csv.lines().any(|l| l.starts_with("baseline,other-seed,")));
+    let rows: usize = cs.iter().map(|c| c.rows.len() + c.postures.len()).sum();
+    assert_eq!(csv.lines().count(), rows + 1);
+    let md = render_many(&cs, Format::Markdown);
+    assert!(md.contains("| B | metric | subject |"), "{md}");
+    assert!(md.contains("| shifted | trade_share | RU |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&render_many(&cs, Format::Json)).unwrap();
+    assert_eq!(json["comparisons"].as_array().unwrap().len(), 2);
+    assert_eq!(json["comparisons"][1]["b"]["seed"], 7);
+    // One result renders exactly as `compare` does.
+    assert_eq!(render_many(&cs[..1], Format::Csv).lines().next(), csv.lines().next());
+}
+
+/// Issue 12 section 4: `--metric posture` keeps the posture rows, and the
+/// CSV prints them.
+#[test]
+fn metric_posture_is_printed_as_csv() {
+    let (_t, a, b) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    write_result(
+        &b,
+        &Spec::new("pressure"),
+        |r, t, k| base_value(42, r, t, k),
+        |r| if r < 20 { "aligned:RU".into() } else { "hedging".into() },
+    );
+    let c = compare(&CompareOptions { metrics: vec!["posture".into()], ..opts(&a, &b) }).unwrap();
+    assert!(c.rows.is_empty());
+    let csv = render(&c, Format::Csv);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[2].starts_with("baseline,pressure,4,2026.0,posture,aligned:RU,50,50,0.0,0.4,0.4,"), "{csv}");
+    assert!(lines[2].ends_with(",true,,paired,mcnemar_exact"), "{csv}");
+}
+
+/// Issue 12 section 4: rows in the order of `--metric`, else trade shares
+/// first, not the largest effect of any metric.
+#[test]
+fn rows_rank_what_was_asked_for_first() {
+    let (_t, a, b) = tmp();
+    let s = Spec::new("baseline");
+    baseline(&a, &s);
+    // A huge shift of hhi, a small one of trade_share.RU.
+    write_result(
+        &b,
+        &Spec::new("shifted"),
+        |r, t, k| {
+            let v = base_value(42, r, t, k);
+            match k {
+                "hhi" if t > 0 => v + 1.0,
+                "trade_share.RU" if t > 0 => v + 0.01 + 0.002 * noise(999, r, t, k),
+                _ => v,
+            }
+        },
+        hedging,
+    );
+    let c = compare(&opts(&a, &b)).unwrap();
+    let names: Vec<String> = c.rows.iter().map(|r| r.name()).collect();
+    assert_eq!(&names[..3], ["trade_share.RU", "trade_share.CN", "trade_share.US"]);
+    assert!(c.rows[3].name() == "hhi", "{names:?}");
+    let c = compare(&CompareOptions { metrics: vec!["hhi".into(), "trade_share.RU".into()], ..opts(&a, &b) }).unwrap();
+    let names: Vec<String> = c.rows.iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["hhi", "trade_share.RU"]);
+    let c = compare(&CompareOptions { metrics: vec!["trade_share.US".into(), "hhi".into()], ..opts(&a, &b) }).unwrap();
+    let names: Vec<String> = c.rows.iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["trade_share.US", "hhi"]);
+}
+
+/// Issue 12 section 3: every float column of compare.csv and
+/// compare_postures.csv holds floats with a decimal point (or is empty),
+/// so type-inferring readers never see a whole-number column; and the
+/// means are summary.csv's, bit for bit.
+#[test]
+fn float_columns_are_floats_and_means_are_summary_means() {
+    let (_t, a, _) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    let c = compare(&opts(&a, &a)).unwrap();
+    let files = output_files(&c);
+    let float_cols = [
+        "year",
+        "mean_a",
+        "mean_b",
+        "diff",
+        "ci95_low",
+        "ci95_high",
+        "p_value",
+        "p_holm",
+        "hedges_g",
+        "share_a",
+        "share_b",
+    ];
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".csv")) {
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let mut rows = 0;
+        for line in lines {
+            rows += 1;
+            for (h, f) in header.iter().zip(line.split(',')) {
+                if float_cols.contains(h) {
+                    assert!(f.is_empty() || f.contains('.'), "{name}: `{h}` = `{f}` has no decimal point");
+                    assert!(f.is_empty() || f.parse::<f64>().is_ok_and(f64::is_finite), "{name}: {h} = {f}");
+                }
+            }
+        }
+        assert!(rows > 0, "{name}");
+    }
+    // A self-comparison: diff 0 is written `0.0`.
+    let csv = &files[0].1;
+    assert!(csv.lines().nth(1).unwrap().contains(",0.0,"), "{csv}");
+    // Means at the horizon are the summary's, bit for bit.
+    let summary = fs::read_to_string(a.join("summary.csv")).unwrap();
+    for r in &c.rows {
+        let want = summary
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f[0] == "4" && f[2] == r.metric && f[3] == r.subject)
+            .map(|f| f[5].parse::<f64>().unwrap())
+            .unwrap();
+        assert_eq!(r.mean_a.to_bits(), want.to_bits(), "{}", r.name());
+    }
 }

@@ -511,7 +511,7 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
         let sf = if side == Side::A { hf.a.as_ref() } else { hf.b.as_ref() }?;
         Some((hf, sf))
     };
-    let runs_from = "the runs of runs.csv, folded as the engine folds them,";
+    let runs_from = "folding the runs of runs.csv as the engine does";
     let mut horizon_ok: HashSet<(usize, Side)> = HashSet::new();
     let mut missing: Vec<String> = Vec::new();
     for (side, d, k) in [(Side::A, &a, ka), (Side::B, &b, kb)] {
