@@ -634,6 +634,12 @@ fn renderings() {
     assert_eq!(json["rows"][0]["scenario_b"], "shifted");
     assert_eq!(json["rows"][0]["n_a"], 50);
     assert!(json["a"]["seed"].is_u64(), "{}", json["a"]["seed"]);
+    assert_eq!(json["rows"][0]["test"], "paired_t");
+    // Every column of compare.csv is a field of the JSON rows.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for h in header {
+        assert!(json["rows"][0].get(h).is_some(), "`{h}` missing from the JSON rows");
+    }
     assert!(json["checks"].as_str().unwrap().contains("checked bit for bit"));
     assert_eq!(json["postures"][0]["test"], "mcnemar_exact");
 

@@ -297,6 +297,14 @@ fn md_posture(p: &PostureRow) -> String {
     )
 }
 
+/// The test of a metric row: `paired_t` or `welch_t`.
+fn metric_test(m: super::Mode) -> &'static str {
+    match m {
+        super::Mode::Paired => "paired_t",
+        super::Mode::Welch => "welch_t",
+    }
+}
+
 fn bool_text(b: bool) -> &'static str {
     if b { "true" } else { "false" }
 }
@@ -309,10 +317,7 @@ pub(crate) fn csv(cs: &[Comparison]) -> String {
     for c in cs {
         let (sa, sb) = (csv_field(&c.a.scenario), csv_field(&c.b.scenario));
         for r in &c.rows {
-            let test = match r.mode {
-                super::Mode::Paired => "paired_t",
-                super::Mode::Welch => "welch_t",
-            };
+            let test = metric_test(r.mode);
             let fields = [
                 sa.clone(),
                 sb.clone(),
@@ -421,6 +426,10 @@ struct JsonRow<'a, T: Serialize> {
     #[serde(flatten)]
     row: &'a T,
     significant: bool,
+    /// The test of a metric row, as in compare.csv (posture rows carry
+    /// their own `test`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -462,12 +471,18 @@ fn json_view(c: &Comparison) -> Json<'_> {
         rows: c
             .rows
             .iter()
-            .map(|r| JsonRow { scenario_a: sa, scenario_b: sb, row: r, significant: r.significant() })
+            .map(|r| JsonRow {
+                scenario_a: sa,
+                scenario_b: sb,
+                row: r,
+                significant: r.significant(),
+                test: Some(metric_test(r.mode)),
+            })
             .collect(),
         postures: c
             .postures
             .iter()
-            .map(|p| JsonRow { scenario_a: sa, scenario_b: sb, row: p, significant: p.significant() })
+            .map(|p| JsonRow { scenario_a: sa, scenario_b: sb, row: p, significant: p.significant(), test: None })
             .collect(),
         notes: &c.notes,
     }
