@@ -67,6 +67,11 @@ fn earlier_years_are_paired_and_narrower_than_welch() {
     assert!(o.status.success());
     let (table, headline) = csv(dir.path(), &["--year", "2025", "--metric", "engagement.RU"]);
     assert!(headline.contains("mode: welch"), "{headline}");
+    // Unpaired, each result is re-simulated on its own to check its summary.csv.
+    assert!(
+        headline.contains("summary.csv checked bit for bit before the horizon against a re-simulation of A and B"),
+        "{headline}"
+    );
     let row: Vec<&str> = table.lines().nth(1).unwrap().split(',').collect();
     let welch_width: f64 = row[12].parse::<f64>().unwrap() - row[11].parse::<f64>().unwrap();
     assert!(paired_width < welch_width, "paired {paired_width} vs welch {welch_width}");
@@ -206,4 +211,38 @@ fn horizon_means_are_summary_means_and_several_results_share_a_table() {
     let p: f64 = fb[13].parse().unwrap();
     let holm: f64 = fb[14].parse().unwrap();
     assert_eq!(holm, (2.0 * p).min(1.0), "{text}");
+}
+
+/// Unpaired results (another seed) are re-simulated one by one, so a
+/// changed mean before the horizon is refused in Welch mode too.
+#[test]
+fn a_tampered_mean_is_refused_in_welch_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    run(Path::new("tests/fixtures/tiny.toml"), &dir.path().join("a"));
+    let o = hedgesim(&[
+        "run",
+        "tests/fixtures/tiny.toml",
+        "--runs",
+        "300",
+        "--seed",
+        "99",
+        "--out",
+        &dir.path().join("b").to_string_lossy(),
+        "-q",
+    ]);
+    assert!(o.status.success());
+    let path = dir.path().join("b").join("summary.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let i = lines.iter().position(|l| l.starts_with("8,2025,hhi,,")).unwrap();
+    let mut f: Vec<&str> = lines[i].split(',').collect();
+    f[5] = "0.9";
+    lines[i] = f.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (code, _, err) = compare_status(dir.path(), &["--year", "2025"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("summary.csv line {}: the mean of hhi at year 2025 (step 8) is 0.9", i + 1)),
+        "{err}"
+    );
 }

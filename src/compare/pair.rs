@@ -156,8 +156,10 @@ fn left_out_notes(this: &ResultDir, other: &ResultDir, which: &str, rows: &[&Sum
 struct Checks {
     /// Sides whose summary.csv (and outcomes.csv) was checked against runs.csv.
     runs_csv: BTreeSet<&'static str>,
-    /// Rows checked against the re-simulation.
+    /// Rows checked against the re-simulation of both (paired).
     resim: usize,
+    /// Sides re-simulated on their own (unpaired).
+    resim_sides: BTreeSet<&'static str>,
     /// Rows whose values are used unchecked, and why.
     unverified: usize,
     why: Vec<String>,
@@ -183,6 +185,13 @@ impl Checks {
         }
         if self.resim > 0 {
             parts.push("at the other steps against a re-simulation of both scenarios".to_string());
+        }
+        if !self.resim_sides.is_empty() {
+            let sides: Vec<&str> = self.resim_sides.iter().copied().collect();
+            parts.push(format!(
+                "before the horizon against a re-simulation of {}",
+                if sides.len() == 2 { "A and B".to_string() } else { sides.join("") }
+            ));
         }
         let mut s = if parts.is_empty() {
             String::new()
@@ -568,6 +577,33 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             }
         }
     }
+    // Unpaired: re-simulate each side whose rows before its horizon are
+    // compared, only to check them.
+    let mut side_ok: HashSet<(usize, Side)> = HashSet::new();
+    if !paired {
+        for (side, d, k) in [(Side::A, &a, ka), (Side::B, &b, kb)] {
+            let pick = |i: usize| if side == Side::A { selected[i].0 } else { selected[i].1 };
+            if !(0..selected.len()).any(|i| pick(i).step != k) {
+                continue;
+            }
+            match resim::resimulate_one(&d.path) {
+                Ok(steps) => {
+                    for i in 0..selected.len() {
+                        let r = pick(i);
+                        if r.step == k {
+                            continue;
+                        }
+                        if let Some(c) = steps.index(r.step, &r.key()) {
+                            check_cell(d, r, &steps.moments, c, resim_from)?;
+                            side_ok.insert((i, side));
+                        }
+                    }
+                    checks.resim_sides.insert(if side == Side::A { "A" } else { "B" });
+                }
+                Err(why) => checks.why.push(format!("re-simulation not possible: {why}")),
+            }
+        }
+    }
 
     // Metric rows.
     let diff_at_horizon = pair_fold.as_ref().and_then(|f| Some((f, f.diff.as_ref()?)));
@@ -580,12 +616,20 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             (false, _, Some((d, c))) => paired_row(ra, rb, d, c),
             _ => welch_row(ra, rb),
         };
-        let checked = |side: Side| resim_ok.contains(&i) || horizon_ok.contains(&(i, side));
+        let checked =
+            |side: Side| resim_ok.contains(&i) || horizon_ok.contains(&(i, side)) || side_ok.contains(&(i, side));
         if resim_ok.contains(&i) && ra.step != ka {
             checks.resim += 1;
         }
         if !(checked(Side::A) && checked(Side::B)) {
-            checks.unverified(unverified_reason(&a, &b, ra, rb, paired, resimulated.is_some(), &missing));
+            checks.unverified(unverified_reason(
+                &a,
+                &b,
+                ra,
+                rb,
+                resimulated.is_some() || !checks.resim_sides.is_empty(),
+                &missing,
+            ));
         }
         rows.push((r, e, filter.rank(ra)));
     }
@@ -654,7 +698,6 @@ fn unverified_reason(
     b: &ResultDir,
     ra: &SummaryRow,
     rb: &SummaryRow,
-    paired: bool,
     resimulated: bool,
     missing: &[String],
 ) -> String {
@@ -670,9 +713,6 @@ fn unverified_reason(
             return "runs.csv has no column for some rows".into();
         }
         return "not checked".into();
-    }
-    if !paired {
-        return "before the horizon, only paired results are re-simulated".into();
     }
     if !resimulated {
         return "before the horizon, the results could not be re-simulated".into();
