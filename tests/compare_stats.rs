@@ -893,3 +893,55 @@ fn float_columns_are_floats_and_means_are_summary_means() {
         assert_eq!(r.mean_a.to_bits(), want.to_bits(), "{}", r.name());
     }
 }
+
+/// Add a 0/1 metric (`event_active.shock`, as the time-resolved outputs
+/// write it) to a result: per run `on(run)` at every step after 0; the
+/// summary.csv moments from the count of ones (mean k/n, Bernoulli sd).
+fn add_share_metric(dir: &Path, s: &Spec, on: impl Fn(usize) -> bool) {
+    let n = s.runs as u64;
+    let k = (0..s.runs).filter(|&r| on(r)).count() as u64;
+    let (kf, nf) = (k as f64, n as f64);
+    let (mean, sd) = (kf / nf, (kf * (nf - kf) / (nf * (nf - 1.0))).sqrt());
+    let mut summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
+    for step in 1..=s.steps() {
+        let year = s.base_year as f64 + step as f64 / s.steps_per_year as f64;
+        summary.push_str(&format!("{step},{year},event_active,shock,{n},{mean},{sd},,,,0,1,0\n"));
+    }
+    fs::write(dir.join("summary.csv"), summary).unwrap();
+    let runs = fs::read_to_string(dir.join("runs.csv")).unwrap();
+    let lines: Vec<String> = runs
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l},event_active.shock")
+            } else {
+                format!("{l},{}", if on(i - 1) { "1" } else { "0" })
+            }
+        })
+        .collect();
+    fs::write(dir.join("runs.csv"), lines.join("\n") + "\n").unwrap();
+}
+
+/// Share metrics (posture_share, event_active) are checked against the
+/// count of ones in runs.csv, not against a Welford fold (which differs in
+/// the last bits), so a faithful result is not taken for a tampered one.
+#[test]
+fn share_metrics_are_checked_by_their_count() {
+    let (_t, a, b) = tmp();
+    let s = Spec { runs: 300, ..Spec::new("baseline") };
+    baseline(&a, &s);
+    add_share_metric(&a, &s, |r| r % 3 == 0);
+    baseline(&b, &Spec { runs: 300, ..Spec::new("shifted") });
+    add_share_metric(&b, &s, |r| r % 3 == 0 || r % 7 == 0);
+    let c = compare(&opts(&a, &b)).unwrap();
+    assert!(!c.checks.contains("unverified"), "{}", c.checks);
+    let r = c.rows.iter().find(|r| r.name() == "event_active.shock").unwrap();
+    assert_eq!(r.mode, Mode::Paired);
+    assert_eq!((r.mean_a, r.mean_b), (100.0 / 300.0, 128.0 / 300.0));
+    // A mean one ulp off k/n is caught.
+    let off = f64::from_bits((100.0f64 / 300.0).to_bits() + 1).to_string();
+    edit_field(&a.join("summary.csv"), 5, &off, |f| f[0] == "4" && f[2] == "event_active");
+    let msg = input_error(compare(&opts(&a, &b)));
+    assert!(msg.contains(&format!("the mean of event_active.shock at year 2026 (step 4) is {off}")), "{msg}");
+}

@@ -32,14 +32,20 @@ struct Folder {
     chunk: MomentBlock,
     stack: Vec<Node>,
     seen: u64,
+    /// Per column, the runs whose value is exactly 1 (for 0/1 share
+    /// metrics, whose summary.csv moments come from this count).
+    ones: Vec<u64>,
 }
 
 impl Folder {
     fn new(len: usize) -> Folder {
-        Folder { len, chunk: MomentBlock::new(len), stack: Vec::new(), seen: 0 }
+        Folder { len, chunk: MomentBlock::new(len), stack: Vec::new(), seen: 0, ones: vec![0; len] }
     }
 
     fn add(&mut self, row: &[f64]) {
+        for (k, &x) in self.ones.iter_mut().zip(row) {
+            *k += u64::from(x == 1.0);
+        }
         self.chunk.add_row(row);
         self.seen += 1;
         if self.seen % CHUNK_SIZE == 0 {
@@ -48,14 +54,15 @@ impl Folder {
         }
     }
 
-    fn finish(mut self) -> MomentBlock {
+    fn finish(mut self) -> (MomentBlock, Vec<u64>) {
         if self.seen % CHUNK_SIZE != 0 {
             let last = std::mem::replace(&mut self.chunk, MomentBlock::new(self.len));
             tree::push(&mut self.stack, self.seen / CHUNK_SIZE, last);
         }
         // The chunks 0, 1, ... were pushed in order, so the stack holds the
         // canonical nodes of a contiguous range and the root exists.
-        tree::root(self.stack, chunk_count(self.seen), self.len).expect("contiguous chunks cover the tree")
+        let m = tree::root(self.stack, chunk_count(self.seen), self.len).expect("contiguous chunks cover the tree");
+        (m, self.ones)
     }
 }
 
@@ -63,6 +70,8 @@ impl Folder {
 pub(crate) struct SideFold {
     /// Moments over runs of the columns of [`HorizonFold::columns`].
     pub moments: MomentBlock,
+    /// Per column, the runs whose value is exactly 1.
+    pub ones: Vec<u64>,
     /// Runs per posture label, when the file has a `posture` column.
     pub postures: Option<BTreeMap<String, u64>>,
 }
@@ -142,7 +151,8 @@ fn fold_one(mut r: RunsReader, len: usize) -> Result<SideFold, CompareError> {
         folder.add(&row);
         count(&mut postures, &label);
     }
-    Ok(SideFold { moments: folder.finish(), postures })
+    let (moments, ones) = folder.finish();
+    Ok(SideFold { moments, ones, postures })
 }
 
 type PairFolds = (SideFold, SideFold, MomentBlock, Option<BTreeMap<(String, String), u64>>);
@@ -179,10 +189,11 @@ fn fold_pair(mut ra: RunsReader, mut rb: RunsReader, len: usize) -> Result<PairF
             *j.entry((la.clone(), lb.clone())).or_default() += 1;
         }
     }
+    let ((ma, oa), (mb, ob)) = (fa.finish(), fb.finish());
     Ok((
-        SideFold { moments: fa.finish(), postures: pa },
-        SideFold { moments: fb.finish(), postures: pb },
-        fd.finish(),
+        SideFold { moments: ma, ones: oa, postures: pa },
+        SideFold { moments: mb, ones: ob, postures: pb },
+        fd.finish().0,
         joint,
     ))
 }
@@ -199,7 +210,7 @@ mod tests {
             let xs: Vec<f64> = (0..runs).map(|i| ((i * 7919) % 1013) as f64 / 17.0 + 0.1).collect();
             let mut f = Folder::new(1);
             xs.iter().for_each(|x| f.add(&[*x]));
-            let got = f.finish();
+            let (got, _) = f.finish();
             let mut stack = Vec::new();
             for c in 0..chunk_count(runs) {
                 let mut b = MomentBlock::new(1);

@@ -213,22 +213,52 @@ impl Checks {
     }
 }
 
-/// Check the mean and sd of `r` against cell `i` of `m`.
-fn check_cell(d: &ResultDir, r: &SummaryRow, m: &MomentBlock, i: usize, from: &str) -> Result<(), CompareError> {
+/// Metrics that are 0/1 per run (a posture held, an event active) and
+/// whose summary.csv moments are computed from the count of ones, not by
+/// Welford's fold: mean k/n, sd sqrt(k (n - k) / (n (n - 1))).
+const SHARE_METRICS: [&str; 2] = ["posture_share", "event_active"];
+
+fn is_share(metric: &str) -> bool {
+    SHARE_METRICS.contains(&metric)
+}
+
+/// The mean and sd of a 0/1 variable with `k` ones in `n` runs, as
+/// summary.csv writes them.
+fn bernoulli(k: u64, n: u64) -> (f64, Option<f64>) {
+    let (kf, nf) = (k as f64, n as f64);
+    let mean = if n > 0 { kf / nf } else { 0.0 };
+    (mean, (n >= 2).then(|| (kf * (nf - kf) / (nf * (nf - 1.0))).sqrt()))
+}
+
+/// Check the mean and sd of `r` against cell `i` of `m`. `ones`, the runs
+/// whose value is 1, checks a share metric; without it a share metric is
+/// left unchecked (`Ok(false)`). `Ok(true)`: checked and equal.
+fn check_cell(
+    d: &ResultDir,
+    r: &SummaryRow,
+    m: &MomentBlock,
+    i: usize,
+    ones: Option<u64>,
+    from: &str,
+) -> Result<bool, CompareError> {
     let c = &m.cells[i];
-    let sd = m.variance(i).map(f64::sqrt);
+    let (mean, sd) = match (is_share(&r.metric), ones) {
+        (false, _) => (c.mean, m.variance(i).map(f64::sqrt)),
+        (true, Some(k)) => bernoulli(k, m.n),
+        (true, None) => return Ok(false),
+    };
     let what = |q: &str| format!("the {q} of {} at year {} (step {})", r.key(), render::year_text(r.year), r.step);
     let text = |x: Option<f64>| x.map_or_else(|| "empty".to_string(), |v| format!("{v}"));
     let suspect = |q: &str, found: Option<f64>, expected: Option<f64>| {
         CompareError::suspect(d.path.join(load::SUMMARY), Some(r.line), &what(q), &text(found), &text(expected), from)
     };
-    if c.mean.to_bits() != r.mean.to_bits() || m.n != r.n {
-        return Err(suspect("mean", Some(r.mean), Some(c.mean)));
+    if mean.to_bits() != r.mean.to_bits() || m.n != r.n {
+        return Err(suspect("mean", Some(r.mean), Some(mean)));
     }
     if sd.map(f64::to_bits) != r.sd.map(f64::to_bits) {
         return Err(suspect("sd", r.sd, sd));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// outcomes.csv's counts against the postures of runs.csv.
@@ -530,8 +560,9 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             if r.step != k {
                 continue;
             }
-            if let Some(c) = hf.cell(&r.key()) {
-                check_cell(d, r, &sf.moments, c, runs_from)?;
+            if let Some(c) = hf.cell(&r.key())
+                && check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), runs_from)?
+            {
                 horizon_ok.insert((i, side));
             }
         }
@@ -570,9 +601,10 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     let mut resim_ok: HashSet<usize> = HashSet::new();
     if let Some(p) = &resimulated {
         for (i, (ra, rb)) in selected.iter().enumerate() {
-            if let Some(c) = p.index(ra.step, &ra.key()) {
-                check_cell(&a, ra, &p.a, c, resim_from)?;
-                check_cell(&b, rb, &p.b, c, resim_from)?;
+            if let Some(c) = p.index(ra.step, &ra.key())
+                && check_cell(&a, ra, &p.a, c, None, resim_from)?
+                && check_cell(&b, rb, &p.b, c, None, resim_from)?
+            {
                 resim_ok.insert(i);
             }
         }
@@ -593,8 +625,9 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
                         if r.step == k {
                             continue;
                         }
-                        if let Some(c) = steps.index(r.step, &r.key()) {
-                            check_cell(d, r, &steps.moments, c, resim_from)?;
+                        if let Some(c) = steps.index(r.step, &r.key())
+                            && check_cell(d, r, &steps.moments, c, None, resim_from)?
+                        {
                             side_ok.insert((i, side));
                         }
                     }
@@ -610,7 +643,10 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     let mut rows: Vec<(Row, Effect, usize)> = Vec::with_capacity(selected.len());
     for (i, (ra, rb)) in selected.iter().enumerate() {
         let from_runs = diff_at_horizon.and_then(|(f, d)| Some((d, f.cell(&ra.key())?)));
-        let from_resim = resimulated.as_ref().and_then(|p| Some((&p.diff, p.index(ra.step, &ra.key())?)));
+        let from_resim = resimulated
+            .as_ref()
+            .filter(|_| resim_ok.contains(&i))
+            .and_then(|p| Some((&p.diff, p.index(ra.step, &ra.key())?)));
         let (r, e) = match (ra.step == ka, from_runs, from_resim) {
             (true, Some((d, c)), _) => paired_row(ra, rb, d, c),
             (false, _, Some((d, c))) => paired_row(ra, rb, d, c),
