@@ -898,6 +898,10 @@ fn float_columns_are_floats_and_means_are_summary_means() {
 /// write it) to a result: per run `on(run)` at every step after 0; the
 /// summary.csv moments from the count of ones (mean k/n, Bernoulli sd).
 fn add_share_metric(dir: &Path, s: &Spec, on: impl Fn(usize) -> bool) {
+    add_share(dir, s, "event_active", "shock", on);
+}
+
+fn add_share(dir: &Path, s: &Spec, metric: &str, subject: &str, on: impl Fn(usize) -> bool) {
     let n = s.runs as u64;
     let k = (0..s.runs).filter(|&r| on(r)).count() as u64;
     let (kf, nf) = (k as f64, n as f64);
@@ -905,7 +909,7 @@ fn add_share_metric(dir: &Path, s: &Spec, on: impl Fn(usize) -> bool) {
     let mut summary = fs::read_to_string(dir.join("summary.csv")).unwrap();
     for step in 1..=s.steps() {
         let year = s.base_year as f64 + step as f64 / s.steps_per_year as f64;
-        summary.push_str(&format!("{step},{year},event_active,shock,{n},{mean},{sd},,,,0,1,0\n"));
+        summary.push_str(&format!("{step},{year},{metric},{subject},{n},{mean},{sd},,,,0,1,0\n"));
     }
     fs::write(dir.join("summary.csv"), summary).unwrap();
     let runs = fs::read_to_string(dir.join("runs.csv")).unwrap();
@@ -914,7 +918,7 @@ fn add_share_metric(dir: &Path, s: &Spec, on: impl Fn(usize) -> bool) {
         .enumerate()
         .map(|(i, l)| {
             if i == 0 {
-                format!("{l},event_active.shock")
+                format!("{l},{metric}.{subject}")
             } else {
                 format!("{l},{}", if on(i - 1) { "1" } else { "0" })
             }
@@ -944,4 +948,26 @@ fn share_metrics_are_checked_by_their_count() {
     edit_field(&a.join("summary.csv"), 5, &off, |f| f[0] == "4" && f[2] == "event_active");
     let msg = input_error(compare(&opts(&a, &b)));
     assert!(msg.contains(&format!("the mean of event_active.shock at year 2026 (step 4) is {off}")), "{msg}");
+}
+
+/// posture_share at the horizon is what the posture rows test: not tested
+/// twice unless named.
+#[test]
+fn posture_share_at_the_horizon_is_not_tested_twice() {
+    let (_t, a, b) = tmp();
+    let s = Spec::new("baseline");
+    baseline(&a, &s);
+    add_share(&a, &s, "posture_share", "hedging", |_| true);
+    baseline(&b, &Spec::new("other"));
+    add_share(&b, &s, "posture_share", "hedging", |_| true);
+    let c = compare(&opts(&a, &b)).unwrap();
+    assert!(c.rows.iter().all(|r| r.metric != "posture_share"));
+    assert_eq!(c.postures.len(), 1);
+    assert!(c.notes.iter().any(|n| n.contains("not twice")), "{:?}", c.notes);
+    let c = compare(&CompareOptions { all_steps: true, ..opts(&a, &b) }).unwrap();
+    let steps: Vec<u64> = c.rows.iter().filter(|r| r.metric == "posture_share").map(|r| r.step).collect();
+    assert_eq!(steps, [1, 2, 3]);
+    let c = compare(&CompareOptions { metrics: vec!["posture_share".into()], ..opts(&a, &b) }).unwrap();
+    assert_eq!(c.rows.len(), 1);
+    assert!(c.postures.is_empty());
 }

@@ -86,6 +86,11 @@ impl Filter {
         self.all() || self.position(r).is_some()
     }
 
+    /// Whether `r` was asked for by name (`--metric`).
+    pub fn names(&self, r: &SummaryRow) -> bool {
+        self.position(r).is_some()
+    }
+
     fn position(&self, r: &SummaryRow) -> Option<usize> {
         let key = r.key();
         self.selectors.iter().position(|s| match s {

@@ -216,7 +216,10 @@ impl Checks {
 /// Metrics that are 0/1 per run (a posture held, an event active) and
 /// whose summary.csv moments are computed from the count of ones, not by
 /// Welford's fold: mean k/n, sd sqrt(k (n - k) / (n (n - 1))).
-const SHARE_METRICS: [&str; 2] = ["posture_share", "event_active"];
+const SHARE_METRICS: [&str; 2] = [POSTURE_SHARE, "event_active"];
+
+/// The share of runs in each posture at each step (time-resolved outputs).
+const POSTURE_SHARE: &str = "posture_share";
 
 fn is_share(metric: &str) -> bool {
     SHARE_METRICS.contains(&metric)
@@ -494,7 +497,16 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     };
     let year = year_of(&a, step).unwrap_or(f64::NAN);
     let filter = Filter::new(&opts.metrics, &a, &b)?;
-    let in_year = |r: &SummaryRow| target.is_none_or(|y| year_key(r.year) == year_key(y));
+    let horizon_b = year_of(&b, kb).unwrap_or(b.manifest.horizon);
+    let same_horizon = year_key(horizon_year) == year_key(horizon_b);
+    let horizon_compared = (target.is_none() || step == ka) && same_horizon;
+    let postures_compared = horizon_compared && filter.wants_postures();
+    // posture_share at the horizon is what the posture rows test (McNemar
+    // or z); unless asked for by name, it is not tested twice.
+    let twice = |r: &SummaryRow| {
+        postures_compared && r.metric == POSTURE_SHARE && year_key(r.year) == year_key(horizon_year) && !filter.names(r)
+    };
+    let in_year = |r: &SummaryRow| target.is_none_or(|y| year_key(r.year) == year_key(y)) && !twice(r);
     let mut notes = Vec::new();
 
     // Rows of A at the compared years, in file order, and their partners in B.
@@ -522,16 +534,12 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
 
     let why_not = unpairable(&a, &b);
     let paired = why_not.is_empty();
-    let horizon_b = year_of(&b, kb).unwrap_or(b.manifest.horizon);
-    let same_horizon = year_key(horizon_year) == year_key(horizon_b);
-    let horizon_compared = (target.is_none() || step == ka) && same_horizon;
     let mut checks = Checks { total: selected.len(), ..Checks::default() };
 
     // The horizon: fold runs.csv (both in lockstep when paired) and check
     // summary.csv and outcomes.csv against it.
     let wanted_a: Vec<String> = selected.iter().filter(|(ra, _)| ra.step == ka).map(|(ra, _)| ra.key()).collect();
     let wanted_b: Vec<String> = selected.iter().filter(|(_, rb)| rb.step == kb).map(|(_, rb)| rb.key()).collect();
-    let postures_compared = horizon_compared && filter.wants_postures();
     let pair_fold = if paired && (!wanted_a.is_empty() || postures_compared) {
         Some(fold::fold(Some(&a), Some(&b), &wanted_a, true)?)
     } else {
@@ -690,6 +698,13 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             "posture frequencies are recorded at the horizon ({}) only, so they are not compared at year {}",
             render::year_text(horizon_year),
             render::year_text(year)
+        ));
+    }
+    if a.summary.iter().chain(&b.summary).any(|r| twice(r) && filter.keeps(r)) {
+        notes.push(format!(
+            "posture_share at the horizon ({}) is compared as posture frequencies below, not twice (ask for \
+             `--metric posture_share` to see it as a metric)",
+            render::year_text(horizon_year)
         ));
     }
     if rows.is_empty() && postures.is_empty() {
