@@ -971,3 +971,51 @@ fn posture_share_at_the_horizon_is_not_tested_twice() {
     assert_eq!(c.rows.len(), 1);
     assert!(c.postures.is_empty());
 }
+
+/// Issue 12 section 3: polars' and DuckDB's default CSV readers read every
+/// float column of compare.csv and compare_postures.csv as floats, even
+/// for a self-comparison where every `diff` is zero (polars failed on
+/// `diff` starting with whole numbers). Runs where Python has polars and
+/// duckdb (CI installs them); elsewhere the Rust-side rule check of
+/// `float_columns_are_floats_and_means_are_summary_means` still applies.
+#[test]
+fn polars_and_duckdb_read_float_columns_as_floats() {
+    let probe = std::process::Command::new("python3").args(["-c", "import polars, duckdb"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: python3 with polars and duckdb is not available");
+        return;
+    }
+    let (t, a, _) = tmp();
+    baseline(&a, &Spec::new("baseline"));
+    let c = compare(&opts(&a, &a)).unwrap();
+    for (name, text) in output_files(&c) {
+        fs::write(t.path().join(name), text).unwrap();
+    }
+    let script = r#"
+import sys, polars as pl, duckdb
+floats = {"year", "mean_a", "mean_b", "diff", "ci95_low", "ci95_high", "p_value", "p_holm", "hedges_g", "share_a", "share_b"}
+ints = {"step", "n_a", "n_b", "count_a", "count_b"}
+bad = []
+for f in sys.argv[1:]:
+    df = pl.read_csv(f)
+    for c, t in df.schema.items():
+        if c in floats and t != pl.Float64 and df[c].null_count() < len(df):
+            bad.append(f"{f} polars {c} {t}")
+        if c in ints and t != pl.Int64:
+            bad.append(f"{f} polars {c} {t}")
+        if c == "significant" and t != pl.Boolean:
+            bad.append(f"{f} polars {c} {t}")
+    rel = duckdb.sql(f"select * from read_csv_auto('{f}')")
+    for c, t in zip(rel.columns, rel.types):
+        if c in floats and str(t) != "DOUBLE" and df[c].null_count() < len(df):
+            bad.append(f"{f} duckdb {c} {t}")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+"#;
+    let files: Vec<String> = ["compare.csv", "compare_postures.csv"]
+        .iter()
+        .map(|f| t.path().join(f).to_string_lossy().into_owned())
+        .collect();
+    let o = std::process::Command::new("python3").arg("-c").arg(script).args(&files).output().unwrap();
+    assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
