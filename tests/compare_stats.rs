@@ -393,6 +393,7 @@ fn posture_shift_is_detected_with_mcnemar() {
     assert!(p.ci95_low.unwrap() > 0.0 && p.ci95_high.unwrap() < 1.0);
     // Postures share the Holm family with the metric rows.
     assert_eq!(c.tests, c.rows.len() + c.postures.len());
+    assert!(c.checks.contains("outcomes.csv checked against runs.csv (A and B)"), "{}", c.checks);
 }
 
 /// Issue 12 section 4: a scenario that drops (or adds) a partner is

@@ -154,8 +154,10 @@ fn left_out_notes(this: &ResultDir, other: &ResultDir, which: &str, rows: &[&Sum
 /// What was checked, for [`Comparison::checks`].
 #[derive(Default)]
 struct Checks {
-    /// Sides whose summary.csv (and outcomes.csv) was checked against runs.csv.
+    /// Sides whose summary.csv was checked against runs.csv.
     runs_csv: BTreeSet<&'static str>,
+    /// Sides whose outcomes.csv was checked against runs.csv.
+    outcomes: BTreeSet<&'static str>,
     /// Rows checked against the re-simulation of both (paired).
     resim: usize,
     /// Sides re-simulated on their own (unpaired).
@@ -175,29 +177,31 @@ impl Checks {
     }
 
     fn sentence(&self) -> String {
+        let sides = |set: &BTreeSet<&str>| {
+            let v: Vec<&str> = set.iter().copied().collect();
+            if v.len() == 2 { "A and B".to_string() } else { v.join("") }
+        };
         let mut parts = Vec::new();
         if !self.runs_csv.is_empty() {
-            let sides: Vec<&str> = self.runs_csv.iter().copied().collect();
-            parts.push(format!(
-                "at the horizon against runs.csv ({})",
-                if sides.len() == 2 { "A and B".to_string() } else { sides.join("") }
-            ));
+            parts.push(format!("at the horizon against runs.csv ({})", sides(&self.runs_csv)));
         }
         if self.resim > 0 {
             parts.push("at the other steps against a re-simulation of both scenarios".to_string());
         }
         if !self.resim_sides.is_empty() {
-            let sides: Vec<&str> = self.resim_sides.iter().copied().collect();
-            parts.push(format!(
-                "before the horizon against a re-simulation of {}",
-                if sides.len() == 2 { "A and B".to_string() } else { sides.join("") }
-            ));
+            parts.push(format!("before the horizon against a re-simulation of {}", sides(&self.resim_sides)));
         }
         let mut s = if parts.is_empty() {
             String::new()
         } else {
             format!("summary.csv checked bit for bit {}", parts.join(" and "))
         };
+        if !self.outcomes.is_empty() {
+            if !s.is_empty() {
+                s.push_str("; ");
+            }
+            s.push_str(&format!("outcomes.csv checked against runs.csv ({})", sides(&self.outcomes)));
+        }
         if self.unverified > 0 {
             if !s.is_empty() {
                 s.push_str("; ");
@@ -265,8 +269,9 @@ fn check_cell(
 }
 
 /// outcomes.csv's counts against the postures of runs.csv.
-fn check_postures(d: &ResultDir, f: &SideFold) -> Result<(), CompareError> {
-    let Some(counted) = &f.postures else { return Ok(()) };
+/// `Ok(false)`: runs.csv has no posture column, nothing was checked.
+fn check_postures(d: &ResultDir, f: &SideFold) -> Result<bool, CompareError> {
+    let Some(counted) = &f.postures else { return Ok(false) };
     let labels: BTreeSet<&str> =
         counted.keys().map(String::as_str).chain(d.outcomes.iter().map(|o| o.posture.as_str())).collect();
     for l in labels {
@@ -283,7 +288,7 @@ fn check_postures(d: &ResultDir, f: &SideFold) -> Result<(), CompareError> {
             ));
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn row(r: &SummaryRow, n: (u64, u64), t: &TTest, means: (f64, f64), e: Effect, mode: Mode) -> (Row, Effect) {
@@ -563,6 +568,7 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     let mut missing: Vec<String> = Vec::new();
     for (side, d, k) in [(Side::A, &a, ka), (Side::B, &b, kb)] {
         let Some((hf, sf)) = side_fold(side) else { continue };
+        let name = if side == Side::A { "A" } else { "B" };
         for (i, (ra, rb)) in selected.iter().enumerate() {
             let r = if side == Side::A { ra } else { rb };
             if r.step != k {
@@ -572,12 +578,12 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
                 && check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), runs_from)?
             {
                 horizon_ok.insert((i, side));
+                checks.runs_csv.insert(name);
             }
         }
-        if postures_compared {
-            check_postures(d, sf)?;
+        if postures_compared && check_postures(d, sf)? {
+            checks.outcomes.insert(name);
         }
-        checks.runs_csv.insert(if side == Side::A { "A" } else { "B" });
         for m in &hf.missing {
             if !missing.contains(m) {
                 missing.push(m.clone());
