@@ -598,13 +598,14 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     }
 
     // Other steps: pair run by run by re-simulating both scenarios.
+    let mut resim_why: Vec<String> = Vec::new();
     let needs_resim = paired && selected.iter().any(|(r, _)| r.step != ka);
     let resimulated = if needs_resim {
         match resim::resimulate(&a.path, &b.path) {
             Ok(p) => Some(p),
             Err(why) => {
                 notes.push(format!("steps before the horizon use Welch's t: {why}"));
-                checks.why.push(format!("re-simulation not possible: {why}"));
+                resim_why.push(why);
                 None
             }
         }
@@ -647,7 +648,7 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
                     }
                     checks.resim_sides.insert(if side == Side::A { "A" } else { "B" });
                 }
-                Err(why) => checks.why.push(format!("re-simulation not possible: {why}")),
+                Err(why) => resim_why.push(why),
             }
         }
     }
@@ -672,14 +673,7 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             checks.resim += 1;
         }
         if !(checked(Side::A) && checked(Side::B)) {
-            checks.unverified(unverified_reason(
-                &a,
-                &b,
-                ra,
-                rb,
-                resimulated.is_some() || !checks.resim_sides.is_empty(),
-                &missing,
-            ));
+            checks.unverified(unverified_reason(&a, &b, ra, rb, &resim_why, &missing));
         }
         rows.push((r, e, filter.rank(ra)));
     }
@@ -750,12 +744,13 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     })
 }
 
+/// Why the values of a compared row could not be checked, in words.
 fn unverified_reason(
     a: &ResultDir,
     b: &ResultDir,
     ra: &SummaryRow,
     rb: &SummaryRow,
-    resimulated: bool,
+    resim_why: &[String],
     missing: &[String],
 ) -> String {
     let at_horizon = ra.step == a.manifest.steps && rb.step == b.manifest.steps;
@@ -769,10 +764,10 @@ fn unverified_reason(
         if missing.contains(&ra.key()) {
             return "runs.csv has no column for some rows".into();
         }
-        return "not checked".into();
+        return "runs.csv cannot check this metric".into();
     }
-    if !resimulated {
-        return "before the horizon, the results could not be re-simulated".into();
+    if !resim_why.is_empty() {
+        return format!("re-simulation not possible: {}", resim_why.join("; "));
     }
-    "the re-simulation has no such cell".into()
+    "the re-simulation does not record this metric".into()
 }
