@@ -489,6 +489,210 @@ fn info(d: &ResultDir) -> ResultInfo {
     }
 }
 
+/// Rows of A and B matched by (year, metric, subject).
+type Selected<'a> = Vec<(&'a SummaryRow, &'a SummaryRow)>;
+
+/// (index in [`Selected`], side) of the values checked.
+type Checked = HashSet<(usize, Side)>;
+
+/// The rows of A kept by `keep`, each with its partner in B; the rows of
+/// either without a partner are reported in `notes`.
+fn select_rows<'a>(
+    a: &'a ResultDir,
+    b: &'a ResultDir,
+    keep: &dyn Fn(&SummaryRow) -> bool,
+    notes: &mut Vec<String>,
+) -> Result<Selected<'a>, CompareError> {
+    let (index_a, index_b) = (index(a)?, index(b)?);
+    let find = |i: &HashMap<Key<'_>, &SummaryRow>, r: &SummaryRow| {
+        i.contains_key(&(year_key(r.year), r.metric.as_str(), r.subject.as_str()))
+    };
+    let mut selected = Vec::new();
+    let mut only_a = Vec::new();
+    for ra in a.summary.iter().filter(|r| keep(r)) {
+        match index_b.get(&(year_key(ra.year), ra.metric.as_str(), ra.subject.as_str())) {
+            Some(rb) => selected.push((ra, *rb)),
+            None => only_a.push(ra),
+        }
+    }
+    let only_b: Vec<&SummaryRow> = b.summary.iter().filter(|r| keep(r) && !find(&index_a, r)).collect();
+    left_out_notes(a, b, "A", &only_a, notes);
+    left_out_notes(b, a, "B", &only_b, notes);
+    Ok(selected)
+}
+
+/// The folds of runs.csv at the horizon: one of both in lockstep when
+/// paired, else one per side that has runs.csv.
+struct Horizon {
+    pair: Option<HorizonFold>,
+    a: Option<HorizonFold>,
+    b: Option<HorizonFold>,
+}
+
+impl Horizon {
+    fn read(
+        a: &ResultDir,
+        b: &ResultDir,
+        selected: &Selected<'_>,
+        paired: bool,
+        postures: bool,
+    ) -> Result<Horizon, CompareError> {
+        let wanted = |d: &ResultDir| -> Vec<String> {
+            let k = d.manifest.steps;
+            selected.iter().map(|p| side_row(p, d.side)).filter(|r| r.step == k).map(SummaryRow::key).collect()
+        };
+        let (wa, wb) = (wanted(a), wanted(b));
+        if paired && (!wa.is_empty() || postures) {
+            let pair = fold::fold(Some(a), Some(b), &wa, true)?;
+            return Ok(Horizon { pair: Some(pair), a: None, b: None });
+        }
+        let single = |d: &ResultDir, w: &[String]| -> Result<Option<HorizonFold>, CompareError> {
+            if d.runs_csv.is_none() || (w.is_empty() && !postures) {
+                return Ok(None);
+            }
+            let (x, y) = if d.side == Side::A { (Some(d), None) } else { (None, Some(d)) };
+            fold::fold(x, y, w, false).map(Some)
+        };
+        Ok(Horizon { pair: None, a: single(a, &wa)?, b: single(b, &wb)? })
+    }
+
+    fn side(&self, side: Side) -> Option<(&HorizonFold, &SideFold)> {
+        let hf = self.pair.as_ref().or(if side == Side::A { self.a.as_ref() } else { self.b.as_ref() })?;
+        let sf = if side == Side::A { hf.a.as_ref() } else { hf.b.as_ref() }?;
+        Some((hf, sf))
+    }
+
+    /// Check summary.csv (and outcomes.csv, with `postures`) of both sides
+    /// against the folds. Returns the (row, side) checked and the columns
+    /// runs.csv lacks.
+    fn check(
+        &self,
+        a: &ResultDir,
+        b: &ResultDir,
+        selected: &Selected<'_>,
+        postures: bool,
+        checks: &mut Checks,
+    ) -> Result<(Checked, Vec<String>), CompareError> {
+        let from = "folding the runs of runs.csv as the engine does";
+        let mut ok = HashSet::new();
+        let mut missing: Vec<String> = Vec::new();
+        for d in [a, b] {
+            let Some((hf, sf)) = self.side(d.side) else { continue };
+            for (i, p) in selected.iter().enumerate() {
+                let r = side_row(p, d.side);
+                if r.step == d.manifest.steps
+                    && let Some(c) = hf.cell(&r.key())
+                    && check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), from)?
+                {
+                    ok.insert((i, d.side));
+                    checks.runs_csv.insert(side_name(d.side));
+                }
+            }
+            if postures && check_postures(d, sf)? {
+                checks.outcomes.insert(side_name(d.side));
+            }
+            for m in &hf.missing {
+                if !missing.contains(m) {
+                    missing.push(m.clone());
+                }
+            }
+        }
+        Ok((ok, missing))
+    }
+}
+
+fn side_row<'a>(p: &(&'a SummaryRow, &'a SummaryRow), side: Side) -> &'a SummaryRow {
+    if side == Side::A { p.0 } else { p.1 }
+}
+
+fn side_name(side: Side) -> &'static str {
+    if side == Side::A { "A" } else { "B" }
+}
+
+const RESIM_FROM: &str = "re-simulating the scenario from its scenario.toml";
+
+/// Paired: re-simulate both run by run and check every selected row it
+/// records. Returns the re-simulation and the rows checked.
+fn resim_paired(
+    a: &ResultDir,
+    b: &ResultDir,
+    selected: &Selected<'_>,
+    resim_why: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<(Option<resim::PairedSteps>, HashSet<usize>), CompareError> {
+    let mut ok = HashSet::new();
+    if !selected.iter().any(|(r, _)| r.step != a.manifest.steps) {
+        return Ok((None, ok));
+    }
+    let p = match resim::resimulate(&a.path, &b.path) {
+        Ok(p) => p,
+        Err(why) => {
+            notes.push(format!("steps before the horizon use Welch's t: {why}"));
+            resim_why.push(why);
+            return Ok((None, ok));
+        }
+    };
+    for (i, (ra, rb)) in selected.iter().enumerate() {
+        if let Some(c) = p.index(ra.step, &ra.key())
+            && check_cell(a, ra, &p.a, c, None, RESIM_FROM)?
+            && check_cell(b, rb, &p.b, c, None, RESIM_FROM)?
+        {
+            ok.insert(i);
+        }
+    }
+    Ok((Some(p), ok))
+}
+
+/// Unpaired: re-simulate each side whose rows before its horizon are
+/// compared, only to check them. Returns the (row, side) checked.
+fn resim_each(
+    sides: [&ResultDir; 2],
+    selected: &Selected<'_>,
+    checks: &mut Checks,
+    resim_why: &mut Vec<String>,
+) -> Result<Checked, CompareError> {
+    let mut ok = HashSet::new();
+    for d in sides {
+        let before = |p: &(&SummaryRow, &SummaryRow)| side_row(p, d.side).step != d.manifest.steps;
+        if !selected.iter().any(before) {
+            continue;
+        }
+        let steps = match resim::resimulate_one(&d.path) {
+            Ok(steps) => steps,
+            Err(why) => {
+                resim_why.push(why);
+                continue;
+            }
+        };
+        for (i, p) in selected.iter().enumerate().filter(|(_, p)| before(p)) {
+            let r = side_row(p, d.side);
+            if let Some(c) = steps.index(r.step, &r.key())
+                && check_cell(d, r, &steps.moments, c, None, RESIM_FROM)?
+            {
+                ok.insert((i, d.side));
+            }
+        }
+        checks.resim_sides.insert(side_name(d.side));
+    }
+    Ok(ok)
+}
+
+/// Sort metric rows: by step, then what the user asked for (or the trade
+/// shares) first, then the largest effect first (an infinite one before
+/// all). The sort is stable: ties keep file order.
+fn sort_rows(rows: &mut [(Row, Effect, usize)]) {
+    let effect_rank = |e: &Effect| match e {
+        Effect::Infinite => (0, 0.0),
+        Effect::G(g) => (1, -g.abs()),
+        Effect::Undefined => (2, 0.0),
+    };
+    rows.sort_by(|(x, ex, px), (y, ey, py)| {
+        let (rx, gx) = effect_rank(ex);
+        let (ry, gy) = effect_rank(ey);
+        x.step.cmp(&y.step).then(px.cmp(py)).then(rx.cmp(&ry)).then(gx.total_cmp(&gy))
+    });
+}
+
 /// Compare A with B; p_holm is left for the caller.
 pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) -> Result<Comparison, CompareError> {
     let a = load::load_dir(Side::A, a_path)?;
@@ -504,157 +708,36 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     let filter = Filter::new(&opts.metrics, &a, &b)?;
     let horizon_b = year_of(&b, kb).unwrap_or(b.manifest.horizon);
     let same_horizon = year_key(horizon_year) == year_key(horizon_b);
-    let horizon_compared = (target.is_none() || step == ka) && same_horizon;
-    let postures_compared = horizon_compared && filter.wants_postures();
+    let postures_compared = (target.is_none() || step == ka) && same_horizon && filter.wants_postures();
     // posture_share at the horizon is what the posture rows test (McNemar
     // or z); unless asked for by name, it is not tested twice.
     let twice = |r: &SummaryRow| {
         postures_compared && r.metric == POSTURE_SHARE && year_key(r.year) == year_key(horizon_year) && !filter.names(r)
     };
-    let in_year = |r: &SummaryRow| target.is_none_or(|y| year_key(r.year) == year_key(y)) && !twice(r);
+    let keep = |r: &SummaryRow| target.is_none_or(|y| year_key(r.year) == year_key(y)) && filter.keeps(r) && !twice(r);
     let mut notes = Vec::new();
-
-    // Rows of A at the compared years, in file order, and their partners in B.
-    let (index_a, index_b) = (index(&a)?, index(&b)?);
-    let key = |r: &SummaryRow| (year_key(r.year), r.metric.clone(), r.subject.clone());
-    let mut selected: Vec<(&SummaryRow, &SummaryRow)> = Vec::new();
-    let mut only_a: Vec<&SummaryRow> = Vec::new();
-    for ra in a.summary.iter().filter(|r| in_year(r) && filter.keeps(r)) {
-        match index_b.get(&(year_key(ra.year), ra.metric.as_str(), ra.subject.as_str())) {
-            Some(rb) => selected.push((ra, rb)),
-            None => only_a.push(ra),
-        }
-    }
-    let only_b: Vec<&SummaryRow> = b
-        .summary
-        .iter()
-        .filter(|r| in_year(r) && filter.keeps(r))
-        .filter(|r| {
-            let (y, m, s) = key(r);
-            !index_a.contains_key(&(y, m.as_str(), s.as_str()))
-        })
-        .collect();
-    left_out_notes(&a, &b, "A", &only_a, &mut notes);
-    left_out_notes(&b, &a, "B", &only_b, &mut notes);
-
+    let selected = select_rows(&a, &b, &keep, &mut notes)?;
     let why_not = unpairable(&a, &b);
     let paired = why_not.is_empty();
     let mut checks = Checks { total: selected.len(), ..Checks::default() };
 
-    // The horizon: fold runs.csv (both in lockstep when paired) and check
-    // summary.csv and outcomes.csv against it.
-    let wanted_a: Vec<String> = selected.iter().filter(|(ra, _)| ra.step == ka).map(|(ra, _)| ra.key()).collect();
-    let wanted_b: Vec<String> = selected.iter().filter(|(_, rb)| rb.step == kb).map(|(_, rb)| rb.key()).collect();
-    let pair_fold = if paired && (!wanted_a.is_empty() || postures_compared) {
-        Some(fold::fold(Some(&a), Some(&b), &wanted_a, true)?)
-    } else {
-        None
-    };
-    let single = |d: &ResultDir, w: &[String]| -> Result<Option<HorizonFold>, CompareError> {
-        if pair_fold.is_some() || d.runs_csv.is_none() || (w.is_empty() && !postures_compared) {
-            return Ok(None);
-        }
-        let (x, y) = if d.side == Side::A { (Some(d), None) } else { (None, Some(d)) };
-        fold::fold(x, y, w, false).map(Some)
-    };
-    let (fold_a, fold_b) = (single(&a, &wanted_a)?, single(&b, &wanted_b)?);
-    let side_fold = |side: Side| -> Option<(&HorizonFold, &SideFold)> {
-        let hf = pair_fold.as_ref().or(if side == Side::A { fold_a.as_ref() } else { fold_b.as_ref() })?;
-        let sf = if side == Side::A { hf.a.as_ref() } else { hf.b.as_ref() }?;
-        Some((hf, sf))
-    };
-    let runs_from = "folding the runs of runs.csv as the engine does";
-    let mut horizon_ok: HashSet<(usize, Side)> = HashSet::new();
-    let mut missing: Vec<String> = Vec::new();
-    for (side, d, k) in [(Side::A, &a, ka), (Side::B, &b, kb)] {
-        let Some((hf, sf)) = side_fold(side) else { continue };
-        let name = if side == Side::A { "A" } else { "B" };
-        for (i, (ra, rb)) in selected.iter().enumerate() {
-            let r = if side == Side::A { ra } else { rb };
-            if r.step != k {
-                continue;
-            }
-            if let Some(c) = hf.cell(&r.key())
-                && check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), runs_from)?
-            {
-                horizon_ok.insert((i, side));
-                checks.runs_csv.insert(name);
-            }
-        }
-        if postures_compared && check_postures(d, sf)? {
-            checks.outcomes.insert(name);
-        }
-        for m in &hf.missing {
-            if !missing.contains(m) {
-                missing.push(m.clone());
-            }
-        }
-    }
+    // Check everything that can be checked before using it.
+    let horizon = Horizon::read(&a, &b, &selected, paired, postures_compared)?;
+    let (horizon_ok, missing) = horizon.check(&a, &b, &selected, postures_compared, &mut checks)?;
     if !missing.is_empty() {
         notes.push(format!(
             "runs.csv has no column for {}: compared with Welch's t on summary.csv instead",
             abbreviate(&missing, 5)
         ));
     }
-
-    // Other steps: pair run by run by re-simulating both scenarios.
     let mut resim_why: Vec<String> = Vec::new();
-    let needs_resim = paired && selected.iter().any(|(r, _)| r.step != ka);
-    let resimulated = if needs_resim {
-        match resim::resimulate(&a.path, &b.path) {
-            Ok(p) => Some(p),
-            Err(why) => {
-                notes.push(format!("steps before the horizon use Welch's t: {why}"));
-                resim_why.push(why);
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let resim_from = "re-simulating the scenario from its scenario.toml";
-    let mut resim_ok: HashSet<usize> = HashSet::new();
-    if let Some(p) = &resimulated {
-        for (i, (ra, rb)) in selected.iter().enumerate() {
-            if let Some(c) = p.index(ra.step, &ra.key())
-                && check_cell(&a, ra, &p.a, c, None, resim_from)?
-                && check_cell(&b, rb, &p.b, c, None, resim_from)?
-            {
-                resim_ok.insert(i);
-            }
-        }
-    }
-    // Unpaired: re-simulate each side whose rows before its horizon are
-    // compared, only to check them.
-    let mut side_ok: HashSet<(usize, Side)> = HashSet::new();
-    if !paired {
-        for (side, d, k) in [(Side::A, &a, ka), (Side::B, &b, kb)] {
-            let pick = |i: usize| if side == Side::A { selected[i].0 } else { selected[i].1 };
-            if !(0..selected.len()).any(|i| pick(i).step != k) {
-                continue;
-            }
-            match resim::resimulate_one(&d.path) {
-                Ok(steps) => {
-                    for i in 0..selected.len() {
-                        let r = pick(i);
-                        if r.step == k {
-                            continue;
-                        }
-                        if let Some(c) = steps.index(r.step, &r.key())
-                            && check_cell(d, r, &steps.moments, c, None, resim_from)?
-                        {
-                            side_ok.insert((i, side));
-                        }
-                    }
-                    checks.resim_sides.insert(if side == Side::A { "A" } else { "B" });
-                }
-                Err(why) => resim_why.push(why),
-            }
-        }
-    }
+    let (resimulated, resim_ok) =
+        if paired { resim_paired(&a, &b, &selected, &mut resim_why, &mut notes)? } else { (None, HashSet::new()) };
+    let side_ok = if paired { HashSet::new() } else { resim_each([&a, &b], &selected, &mut checks, &mut resim_why)? };
 
-    // Metric rows.
-    let diff_at_horizon = pair_fold.as_ref().and_then(|f| Some((f, f.diff.as_ref()?)));
+    // Metric rows: paired from the folds of differences where there are
+    // checked ones, else Welch.
+    let diff_at_horizon = horizon.pair.as_ref().and_then(|f| Some((f, f.diff.as_ref()?)));
     let mut rows: Vec<(Row, Effect, usize)> = Vec::with_capacity(selected.len());
     for (i, (ra, rb)) in selected.iter().enumerate() {
         let from_runs = diff_at_horizon.and_then(|(f, d)| Some((d, f.cell(&ra.key())?)));
@@ -663,8 +746,7 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
             .filter(|_| resim_ok.contains(&i))
             .and_then(|p| Some((&p.diff, p.index(ra.step, &ra.key())?)));
         let (r, e) = match (ra.step == ka, from_runs, from_resim) {
-            (true, Some((d, c)), _) => paired_row(ra, rb, d, c),
-            (false, _, Some((d, c))) => paired_row(ra, rb, d, c),
+            (true, Some((d, c)), _) | (false, _, Some((d, c))) => paired_row(ra, rb, d, c),
             _ => welch_row(ra, rb),
         };
         let checked =
@@ -677,11 +759,12 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
         }
         rows.push((r, e, filter.rank(ra)));
     }
+    sort_rows(&mut rows);
 
     // Posture rows (the horizon only).
     let mut postures = Vec::new();
     if postures_compared {
-        let joint = pair_fold.as_ref().and_then(|f| f.joint.as_ref());
+        let joint = horizon.pair.as_ref().and_then(|f| f.joint.as_ref());
         if paired && joint.is_none() {
             notes.push("runs.csv has no posture column, so postures are compared as independent samples".into());
         }
@@ -710,20 +793,6 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     if rows.is_empty() && postures.is_empty() {
         return Err(CompareError::Mismatch("the two results have no metric in common at the compared years".into()));
     }
-
-    // What the user asked for (or the trade shares) first, then the largest
-    // effect first (an infinite one before all); by step first with
-    // --all-steps. The sort is stable: ties keep file order.
-    let effect_rank = |e: &Effect| match e {
-        Effect::Infinite => (0, 0.0),
-        Effect::G(g) => (1, -g.abs()),
-        Effect::Undefined => (2, 0.0),
-    };
-    rows.sort_by(|(x, ex, px), (y, ey, py)| {
-        let (rx, gx) = effect_rank(ex);
-        let (ry, gy) = effect_rank(ey);
-        x.step.cmp(&y.step).then(px.cmp(py)).then(rx.cmp(&ry)).then(gx.total_cmp(&gy))
-    });
 
     let (mode, reason) = mode_and_reason(&a, &why_not, opts.all_steps, step, year, horizon_year, resimulated.is_some());
     Ok(Comparison {
