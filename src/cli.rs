@@ -1,4 +1,4 @@
-//! The command line: `hedgesim run | validate | compare | merge | bench | score`.
+//! The command line: `hedgesim run | validate | compare | merge | bench | explore | score`.
 
 use std::path::PathBuf;
 
@@ -38,7 +38,13 @@ pub enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
     },
-    /// Compare two result directories: differences, CIs, p-values, effect sizes.
+    /// Compare results with a reference: differences, CIs, p-values, effect sizes.
+    ///
+    /// `compare A B` compares B with A; `compare A B C ...` compares each of
+    /// B, C, ... with A in one table (Holm's adjustment over all of them).
+    /// Results with different partners or steps_per_year are compared on the
+    /// rows they share. Input is checked against runs.csv and the
+    /// re-simulation; a changed file is refused (exit 2), not reported.
     ///
     /// Uses paired (common random numbers) statistics when both results come
     /// from the same seed, runs, steps and partners, and Welch's t otherwise.
@@ -150,6 +156,9 @@ pub struct CompareArgs {
     pub a: PathBuf,
     /// Result directory B (the alternative); differences are B - A.
     pub b: PathBuf,
+    /// More result directories, each compared with A like B.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
     /// Year to compare (default: the horizon).
     #[arg(long, conflicts_with = "all_steps")]
     pub year: Option<f64>,

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// Which of the two result directories a message is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// RESULT_A, the baseline (differences are B - A).
     A,
@@ -93,6 +93,19 @@ pub enum CompareError {
         hint: String,
     },
 
+    /// A result's files disagree with each other or with a re-simulation:
+    /// a file was changed after `hedgesim run` wrote it, so any difference
+    /// found with it could be an artefact. Refused rather than reported.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Suspect {
+        /// The suspect file.
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<u64>,
+        /// What disagrees with what, and what to do.
+        message: String,
+    },
+
     /// Options that cannot be used together.
     #[error("{0}")]
     Options(String),
@@ -114,6 +127,29 @@ impl CompareError {
     /// failures of the machine (an I/O error on an existing file): exit 1.
     pub fn is_input_error(&self) -> bool {
         !matches!(self, CompareError::Io { .. })
+    }
+
+    /// [`CompareError::Suspect`]: `what` (e.g. "the mean of trade_share.RU at
+    /// year 2024 (step 0)") is `found` in the file, but `expected_from` gives
+    /// `expected`.
+    pub(crate) fn suspect(
+        path: impl Into<PathBuf>,
+        line: Option<u64>,
+        what: &str,
+        found: &str,
+        expected: &str,
+        expected_from: &str,
+    ) -> CompareError {
+        CompareError::Suspect {
+            path: path.into(),
+            line,
+            message: format!(
+                "{what} is {found}, but {expected_from} gives {expected}; they must be equal bit for bit, so the \
+                 result has been changed since `hedgesim run` wrote it (or its files come from different runs). \
+                 compare does not report differences from a suspect file: re-run `hedgesim run` to write the \
+                 result again"
+            ),
+        }
     }
 
     pub(crate) fn malformed(path: impl Into<PathBuf>, line: Option<u64>, message: impl Into<String>) -> CompareError {

@@ -7,7 +7,6 @@
 //! what to do about it. Columns are found by header name, so extra columns
 //! (for example other quantiles) are ignored.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -68,6 +67,8 @@ impl Manifest {
 /// One row of `summary.csv` (the columns a comparison uses).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SummaryRow {
+    /// 1-based line in `summary.csv`.
+    pub line: u64,
     pub step: u64,
     pub year: f64,
     pub metric: String,
@@ -97,8 +98,8 @@ pub(crate) struct Outcome {
     pub count: u64,
 }
 
-/// A result directory read into memory, except `runs.csv`, which is read on
-/// demand by [`load_runs`] (only the columns needed).
+/// A result directory read into memory, except `runs.csv`, which is
+/// streamed by [`RunsReader`] (only the columns needed).
 #[derive(Debug, Clone)]
 pub(crate) struct ResultDir {
     pub side: Side,
@@ -108,15 +109,6 @@ pub(crate) struct ResultDir {
     pub outcomes: Vec<Outcome>,
     /// Path of `runs.csv`, `None` when the run had `--no-runs-table`.
     pub runs_csv: Option<PathBuf>,
-}
-
-/// Per-run values at the horizon from `runs.csv`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Runs {
-    /// Requested column -> one value per run (`None`: empty field).
-    pub values: HashMap<String, Vec<Option<f64>>>,
-    /// The `posture` column, if the file has one.
-    pub postures: Option<Vec<String>>,
 }
 
 /// Read the directory `path` as result `side`.
@@ -274,6 +266,20 @@ fn field<T: std::str::FromStr>(
     })
 }
 
+/// `x` if it is finite; NaN and infinities are refused (a result written by
+/// `hedgesim run` never holds them).
+pub(crate) fn finite(path: &Path, line: u64, x: f64, name: &str) -> Result<f64, CompareError> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(CompareError::malformed(
+            path,
+            Some(line),
+            format!("column `{name}`: `{x}` is not a finite number (hedgesim never writes NaN or infinities); {RERUN}"),
+        ))
+    }
+}
+
 /// A field that must not be empty.
 fn required<T: std::str::FromStr>(
     path: &Path,
@@ -304,12 +310,23 @@ fn read_summary(side: Side, dir: &Path, m: &Manifest) -> Result<Vec<SummaryRow>,
     for r in t.rows() {
         let (line, rec) = r?;
         let step: u64 = required(&path, line, &rec, c_step, "step", COUNT)?;
-        let year: f64 = required(&path, line, &rec, c_year, "year", NUMBER)?;
+        let year: f64 = finite(&path, line, required(&path, line, &rec, c_year, "year", NUMBER)?, "year")?;
         let metric: String = required(&path, line, &rec, c_metric, "metric", "a name")?;
         let subject: String = field(&path, line, &rec, c_subject, "subject", "a name")?.unwrap_or_default();
         let n: u64 = required(&path, line, &rec, c_n, "n", COUNT)?;
-        let mean: f64 = required(&path, line, &rec, c_mean, "mean", NUMBER)?;
+        let mean: f64 = finite(&path, line, required(&path, line, &rec, c_mean, "mean", NUMBER)?, "mean")?;
         let sd: Option<f64> = field(&path, line, &rec, c_sd, "sd", NUMBER)?;
+        let sd = sd.map(|x| finite(&path, line, x, "sd")).transpose()?;
+        if sd.is_some_and(|x| x < 0.0) {
+            return Err(CompareError::malformed(&path, Some(line), format!("column `sd` is negative; {RERUN}")));
+        }
+        if n != m.runs {
+            return Err(CompareError::malformed(
+                &path,
+                Some(line),
+                format!("column `n` is {n}, but manifest.json says runs = {}; {RERUN}", m.runs),
+            ));
+        }
         if step > m.steps {
             return Err(CompareError::malformed(
                 &path,
@@ -317,7 +334,7 @@ fn read_summary(side: Side, dir: &Path, m: &Manifest) -> Result<Vec<SummaryRow>,
                 format!("step {step} is beyond the horizon (manifest.json says steps = {}); {RERUN}", m.steps),
             ));
         }
-        out.push(SummaryRow { step, year, metric, subject, n, mean, sd });
+        out.push(SummaryRow { line, step, year, metric, subject, n, mean, sd });
     }
     if out.is_empty() {
         return Err(CompareError::malformed(&path, None, format!("has no data rows; {RERUN}")));
@@ -366,60 +383,99 @@ fn read_outcomes(side: Side, dir: &Path, m: &Manifest) -> Result<Vec<Outcome>, C
     Ok(out)
 }
 
-/// Read the columns `wanted` (and `posture`, if present) of `runs.csv`.
-/// The file must have one row per run in run order (`run` = 0, 1, ...)
-/// and `manifest.runs` rows.
-pub(crate) fn load_runs(dir: &ResultDir, wanted: &[String]) -> Result<Runs, CompareError> {
-    let mut t = Table::open(dir.side, &dir.path, RUNS)?;
-    let c_run = t.column("run")?;
-    let c_posture = t.find("posture");
-    let cols = wanted
-        .iter()
-        .map(|w| {
-            t.find(w).map(|i| (w.clone(), i)).ok_or_else(|| {
-                CompareError::malformed(
-                    &t.path,
-                    Some(1),
-                    format!("has no column `{w}`, which summary.csv has; {RERUN}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let path = t.path.clone();
-    let capacity = usize::try_from(dir.manifest.runs).unwrap_or(0).min(1 << 24);
-    let mut values: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(capacity); cols.len()];
-    let mut postures = c_posture.map(|_| Vec::with_capacity(capacity));
-    let mut expected: u64 = 0;
-    for r in t.rows() {
-        let (line, rec) = r?;
-        let run: u64 = required(&path, line, &rec, c_run, "run", COUNT)?;
-        if run != expected {
-            return Err(CompareError::malformed(
-                &path,
-                Some(line),
+/// `runs.csv` read one run at a time (a million runs never sit in memory):
+/// the requested columns and the posture of each run, in run order.
+pub(crate) struct RunsReader {
+    table: Table,
+    c_run: usize,
+    c_posture: Option<usize>,
+    cols: Vec<usize>,
+    runs: u64,
+    expected: u64,
+    record: csv::StringRecord,
+}
+
+impl RunsReader {
+    /// Open `runs.csv` of `dir` for the columns of `wanted` that it has.
+    /// Returns the reader and the names of the wanted columns it lacks.
+    pub fn open(dir: &ResultDir, wanted: &[String]) -> Result<(RunsReader, Vec<String>), CompareError> {
+        let table = Table::open(dir.side, &dir.path, RUNS)?;
+        let c_run = table.column("run")?;
+        let c_posture = table.find("posture");
+        let mut cols = Vec::new();
+        let mut missing = Vec::new();
+        for w in wanted {
+            match table.find(w) {
+                Some(i) => cols.push(i),
+                None => missing.push(w.clone()),
+            }
+        }
+        let reader = RunsReader {
+            table,
+            c_run,
+            c_posture,
+            cols,
+            runs: dir.manifest.runs,
+            expected: 0,
+            record: csv::StringRecord::new(),
+        };
+        Ok((reader, missing))
+    }
+
+    /// Whether the file has a `posture` column.
+    pub fn has_postures(&self) -> bool {
+        self.c_posture.is_some()
+    }
+
+    /// The path of the file.
+    pub fn path(&self) -> &Path {
+        &self.table.path
+    }
+
+    /// Read the next run into `values` (one per column found by
+    /// [`RunsReader::open`], in order of `wanted`) and `posture` (empty
+    /// without a posture column). `false` at the end of the file, once
+    /// every run of the manifest has been read.
+    pub fn next_run(&mut self, values: &mut [f64], posture: &mut String) -> Result<bool, CompareError> {
+        let path = self.table.path.clone();
+        let more = self.table.reader.read_record(&mut self.record).map_err(|e| csv_error(&path, e))?;
+        if !more {
+            if self.expected != self.runs {
+                return Err(CompareError::malformed(
+                    &path,
+                    None,
+                    format!(
+                        "has {} runs, but manifest.json says runs = {}: the file is incomplete; {RERUN}",
+                        self.expected, self.runs
+                    ),
+                ));
+            }
+            return Ok(false);
+        }
+        let rec = &self.record;
+        let line = rec.position().map_or(0, |p| p.line());
+        let run: u64 = required(&path, line, rec, self.c_run, "run", COUNT)?;
+        if run != self.expected || run >= self.runs {
+            let why = if run >= self.runs && run == self.expected {
+                format!("run {run} is beyond manifest.json's runs = {}", self.runs)
+            } else {
                 format!(
-                    "expected run {expected} but found run {run}: rows must be one per run in \
-                     run order (0, 1, 2, ...); {RERUN}"
-                ),
-            ));
+                    "expected run {} but found run {run}: rows must be one per run in run order (0, 1, 2, ...)",
+                    self.expected
+                )
+            };
+            return Err(CompareError::malformed(&path, Some(line), format!("{why}; {RERUN}")));
         }
-        expected += 1;
-        for ((name, idx), column) in cols.iter().zip(values.iter_mut()) {
-            column.push(field(&path, line, &rec, *idx, name, NUMBER)?);
+        self.expected += 1;
+        for (v, &idx) in values.iter_mut().zip(&self.cols) {
+            let name = self.table.header.get(idx).unwrap_or("");
+            let x: f64 = required(&path, line, rec, idx, name, NUMBER)?;
+            *v = finite(&path, line, x, name)?;
         }
-        if let (Some(idx), Some(p)) = (c_posture, postures.as_mut()) {
-            p.push(rec.get(idx).unwrap_or("").trim().to_string());
+        posture.clear();
+        if let Some(idx) = self.c_posture {
+            posture.push_str(rec.get(idx).unwrap_or("").trim());
         }
+        Ok(true)
     }
-    if expected != dir.manifest.runs {
-        return Err(CompareError::malformed(
-            &path,
-            None,
-            format!(
-                "has {expected} runs, but manifest.json says runs = {}: the file is incomplete; {RERUN}",
-                dir.manifest.runs
-            ),
-        ));
-    }
-    Ok(Runs { values: cols.into_iter().map(|(n, _)| n).zip(values).collect(), postures })
 }

@@ -2,15 +2,34 @@
 //! and how sure can we be?
 //!
 //! A Monte Carlo result is a sample, so two results differ by chance even
-//! when their scenarios do not. This module reads two result directories
-//! written by `hedgesim run` (docs/outputs.md) and, for every metric x
-//! subject at one step (default: the horizon) or at every step
+//! when their scenarios do not. This module reads result directories
+//! written by `hedgesim run` (docs/outputs.md): a reference A and one or
+//! more others ([`compare_many`]), and, for every metric x subject the two
+//! share at one year (default: the horizon) or at every common year
 //! (`--all-steps`), estimates the difference of means B - A with a 95%
 //! confidence interval, a two-sided p-value, an effect size and a p-value
 //! adjusted for the number of tests. Posture frequencies at the horizon are
 //! compared as proportions. It is pure: it reads files and returns a
 //! [`Comparison`]; [`render`] and [`output_files`] turn that into text, and
 //! the caller prints or writes it.
+//!
+//! Rows are matched by year, metric and subject, so results with different
+//! partner lists (a scenario that adds a partner) or `steps_per_year` are
+//! compared on the rows they share; the rows left out, and why, are in the
+//! notes.
+//!
+//! # Checked input, never a tampered finding
+//!
+//! Before a value of `summary.csv` or `outcomes.csv` is used it is checked,
+//! bit for bit, wherever the result allows: at the horizon against
+//! `runs.csv` folded exactly as the engine folds ([`fold`]), at other steps
+//! against the re-simulation ([`resim`]). A disagreement means a file was
+//! changed after `hedgesim run` wrote it, and the comparison is refused
+//! (exit 2, [`CompareError::Suspect`], naming the file, line and cell)
+//! rather than reporting the change as a difference. What could not be
+//! checked is said in [`Comparison::checks`] and the headline. NaN and
+//! infinite values are refused when read. The means reported are those of
+//! `summary.csv`.
 //!
 //! # Common random numbers: paired or Welch
 //!
@@ -23,10 +42,10 @@
 //! Per-run values are stored only at the horizon (`runs.csv`); earlier steps
 //! are paired by re-simulating both scenarios ([`resim`]), so:
 //!
-//! - **paired** (when both manifests agree on seed, runs, steps, partners
-//!   and shard and both directories have `runs.csv`; horizon rows from
-//!   `runs.csv`, other rows from the re-simulation when it reproduces
-//!   `summary.csv` bit for bit):
+//! - **paired** (when both manifests agree on seed, runs, time grid,
+//!   partners and shard and both directories have `runs.csv`; horizon rows
+//!   from `runs.csv`, other rows from the re-simulation, which must
+//!   reproduce `summary.csv` bit for bit):
 //!   Student's paired t on d_i ("Student" 1908, *Biometrika* 6:1-25): mean
 //!   d, s_d, se = s_d / sqrt(n), CI = mean -/+ t(0.975, n-1) se, two-sided
 //!   p from Student's t with n - 1 df. As `scipy.stats.ttest_rel`.
@@ -48,10 +67,13 @@
 //!   (4 (nA + nB) - 9) (Borenstein et al. 2009, *Introduction to
 //!   Meta-Analysis*, eq. 4.22-4.23). It is computed from the two samples in
 //!   both modes, so it measures the populations, not the pairing, and is
-//!   comparable across modes. Rows are sorted by |g|, largest first.
+//!   comparable across modes. Rows are sorted by what the user named with
+//!   `--metric` (in that order; without it, trade shares, then group shares,
+//!   then the hedger's metrics, then the rest), then by |g|, largest first.
 //! - Holm's step-down adjustment (Holm 1979, *Scand. J. Stat.* 6:65-70),
-//!   over every defined p-value of the comparison (metric rows and posture
-//!   rows together; with `--all-steps`, all steps): the family-wise error
+//!   over every defined p-value of the command (metric rows and posture
+//!   rows together; with `--all-steps`, all steps; with several results,
+//!   all of them): the family-wise error
 //!   rate of the `*` marks (adjusted p < 0.05) is at most 5%.
 //! - Postures (`outcomes.csv`): unpaired, the difference of shares with
 //!   Newcombe's hybrid score interval (Newcombe 1998, *Stat. Med.*
@@ -67,12 +89,14 @@
 //! formulas and their tests against SciPy and statsmodels.
 
 mod error;
+mod filter;
+mod fold;
 mod load;
+mod pair;
 mod render;
 pub mod resim;
 pub mod stats;
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -80,20 +104,20 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use error::{CompareError, Side};
-use load::{ResultDir, Runs, SummaryRow};
-use stats::{Effect, Moments, PairedTable, TTest};
 
 /// Adjusted p-values below this mark a row as significant (`*`).
 pub const ALPHA: f64 = 0.05;
 
 /// What to compare; built by the CLI from
-/// `hedgesim compare RESULT_A RESULT_B [--year Y] [--metric NAME]... [--all-steps]`.
+/// `hedgesim compare RESULT_A RESULT_B [MORE...] [--year Y] [--metric NAME]... [--all-steps]`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CompareOptions {
     /// RESULT_A, the baseline: differences are B - A.
     pub a: PathBuf,
     /// RESULT_B.
     pub b: PathBuf,
+    /// Further results, each compared with A like B ([`compare_many`]).
+    pub more: Vec<PathBuf>,
     /// Compare at this year instead of the horizon (exclusive with
     /// `all_steps`).
     pub year: Option<f64>,
@@ -157,8 +181,8 @@ pub struct ResultInfo {
     pub path: PathBuf,
     /// Scenario name from `manifest.json`.
     pub scenario: String,
-    /// Seed from `manifest.json`, as text.
-    pub seed: String,
+    /// Seed from `manifest.json` (a number, as written there).
+    pub seed: serde_json::Value,
     /// Number of runs.
     pub runs: u64,
 }
@@ -272,12 +296,17 @@ pub struct Comparison {
     pub mode: Mode,
     /// Why that mode, in words.
     pub reason: String,
+    /// What of summary.csv and outcomes.csv was checked against runs.csv or
+    /// a re-simulation (bit for bit), and what could not be, in words. A
+    /// failed check is an error ([`CompareError::Suspect`]), never a row.
+    pub checks: String,
     /// Metric rows, sorted by |Hedges' g| (by step first with `all_steps`).
     pub rows: Vec<Row>,
     /// Posture rows in the order of outcomes.csv (empty unless the horizon
     /// is compared).
     pub postures: Vec<PostureRow>,
-    /// Number of p-values in the Holm family.
+    /// Number of p-values in the Holm family (over every comparison of
+    /// [`compare_many`]).
     pub tests: usize,
     /// Things the reader should know (rows only in one result, fallbacks).
     pub notes: Vec<String>,
@@ -297,8 +326,8 @@ impl Comparison {
 pub enum Format {
     /// A Markdown report (the default on stdout).
     Markdown,
-    /// `compare.csv` (metric rows only; postures are in the JSON,
-    /// the Markdown and `compare_postures.csv`).
+    /// `compare.csv`: metric rows, then posture rows (metric `posture`);
+    /// `compare_postures.csv` adds the posture counts.
     Csv,
     /// `compare.json`: everything.
     Json,
@@ -328,637 +357,75 @@ impl fmt::Display for Format {
 
 /// Render a comparison as text (no I/O).
 pub fn render(c: &Comparison, f: Format) -> String {
+    render_many(std::slice::from_ref(c), f)
+}
+
+/// Render the comparisons of [`compare_many`] (all against the same A) as
+/// one table with the scenario columns; one comparison renders as
+/// [`render`].
+pub fn render_many(cs: &[Comparison], f: Format) -> String {
     match f {
-        Format::Markdown => render::markdown(c),
-        Format::Csv => render::csv(c),
-        Format::Json => render::json(c),
+        Format::Markdown => render::markdown(cs),
+        Format::Csv => render::csv(cs),
+        Format::Json => render::json(cs),
     }
 }
 
 /// The files `--out DIR` writes, as (file name, contents): `compare.csv`,
 /// `compare_postures.csv`, `compare.json` and `compare.md`.
 pub fn output_files(c: &Comparison) -> Vec<(&'static str, String)> {
+    output_files_many(std::slice::from_ref(c))
+}
+
+/// [`output_files`] for the comparisons of [`compare_many`].
+pub fn output_files_many(cs: &[Comparison]) -> Vec<(&'static str, String)> {
     vec![
-        ("compare.csv", render::csv(c)),
-        ("compare_postures.csv", render::postures_csv(c)),
-        ("compare.json", render::json(c)),
-        ("compare.md", render::markdown(c)),
+        ("compare.csv", render::csv(cs)),
+        ("compare_postures.csv", render::postures_csv(cs)),
+        ("compare.json", render::json(cs)),
+        ("compare.md", render::markdown(cs)),
     ]
 }
 
-/// Compare two result directories. Errors for which
-/// [`CompareError::is_input_error`] is true are the user's (exit code 2).
+/// Compare A with B (`opts.more` is ignored; see [`compare_many`]). Errors
+/// for which [`CompareError::is_input_error`] is true are the user's (exit
+/// code 2).
 pub fn compare(opts: &CompareOptions) -> Result<Comparison, CompareError> {
+    let mut all = compare_many(&CompareOptions { more: Vec::new(), ..opts.clone() })?;
+    Ok(all.remove(0))
+}
+
+/// Compare A with B and with every result of `opts.more`, each as
+/// [`compare`] would, with Holm's adjustment over every p-value of all the
+/// comparisons together. Returns one [`Comparison`] per result, in order.
+pub fn compare_many(opts: &CompareOptions) -> Result<Vec<Comparison>, CompareError> {
     if opts.all_steps && opts.year.is_some() {
         return Err(CompareError::Options(
-            "--year and --all-steps cannot be used together: --all-steps already \
-             compares every year"
-                .into(),
+            "--year and --all-steps cannot be used together: --all-steps already compares every year".into(),
         ));
     }
-    let a = load::load_dir(Side::A, &opts.a)?;
-    let b = load::load_dir(Side::B, &opts.b)?;
-    check_compatible(&a, &b)?;
-
-    let horizon_step = a.manifest.steps;
-    let horizon_year = year_of(&a, horizon_step).unwrap_or(a.manifest.horizon);
-    let step = match opts.year {
-        None => horizon_step,
-        Some(y) => find_step(&a, y)?,
-    };
-    let year = year_of(&a, step).unwrap_or(f64::NAN);
-    let filter = Filter::new(&opts.metrics, &a, &b)?;
-    let in_steps = |s: u64| opts.all_steps || s == step;
-    let horizon_compared = in_steps(horizon_step);
-    let mut notes = Vec::new();
-
-    // Rows of A at the compared steps, in file order, and their partners in B.
-    let index_b = index(&b)?;
-    let index_a = index(&a)?;
-    let mut selected: Vec<(&SummaryRow, &SummaryRow)> = Vec::new();
-    let mut only_a: Vec<String> = Vec::new();
-    for ra in a.summary.iter().filter(|r| in_steps(r.step) && filter.keeps(r)) {
-        match index_b.get(&(ra.step, ra.metric.as_str(), ra.subject.as_str())) {
-            Some(rb) => selected.push((ra, rb)),
-            None => only_a.push(format!("{} (step {})", ra.key(), ra.step)),
-        }
+    let mut out = Vec::with_capacity(1 + opts.more.len());
+    for b in std::iter::once(&opts.b).chain(&opts.more) {
+        out.push(pair::compare_pair(&opts.a, b, opts)?);
     }
-    let only_b: Vec<String> = b
-        .summary
-        .iter()
-        .filter(|r| in_steps(r.step) && filter.keeps(r))
-        .filter(|r| !index_a.contains_key(&(r.step, r.metric.as_str(), r.subject.as_str())))
-        .map(|r| format!("{} (step {})", r.key(), r.step))
-        .collect();
-    for (list, which) in [(&only_a, "A"), (&only_b, "B")] {
-        if !list.is_empty() {
-            notes.push(format!(
-                "{} row(s) of summary.csv only in {which}, not compared: {}",
-                list.len(),
-                abbreviate(list, 5)
-            ));
-        }
-    }
+    holm_across(&mut out);
+    Ok(out)
+}
 
-    // Pairing (common random numbers) at the horizon.
-    let why_not = unpairable(&a, &b);
-    let paired_here = why_not.is_empty() && horizon_compared;
-    let runs = if paired_here {
-        let wanted: Vec<String> =
-            selected.iter().filter(|(r, _)| r.step == horizon_step).map(|(r, _)| r.key()).collect();
-        Some((load::load_runs(&a, &wanted)?, load::load_runs(&b, &wanted)?))
-    } else {
-        None
-    };
-
-    // Other steps: pair run by run by re-simulating both scenarios.
-    let needs_resim = why_not.is_empty() && selected.iter().any(|(r, _)| r.step != horizon_step);
-    let resimulated = if needs_resim {
-        match resim::resimulate(&a.path, &b.path) {
-            Ok(p) => Some(p),
-            Err(why) => {
-                notes.push(format!("steps before the horizon use Welch's t: {why}"));
-                None
-            }
-        }
-    } else {
-        None
-    };
-
-    // Metric rows.
-    let mut rows: Vec<(Row, Effect)> = Vec::with_capacity(selected.len());
-    let mut fell_back = Vec::new();
-    let mut not_reproduced = Vec::new();
-    for (ra, rb) in &selected {
-        if ra.step != horizon_step {
-            if let Some(p) = &resimulated {
-                match resimulated_row(p, ra, rb) {
-                    Some(r) => rows.push(r),
-                    None => {
-                        not_reproduced.push(ra.key());
-                        rows.push(welch_row(ra, rb));
-                    }
-                }
-                continue;
-            }
-        }
-        let pairs = match &runs {
-            Some((runs_a, runs_b)) if ra.step == horizon_step => complete_pairs(runs_a, runs_b, &ra.key()),
-            _ => None,
-        };
-        if runs.is_some() && ra.step == horizon_step && pairs.is_none() {
-            fell_back.push(ra.key());
-        }
-        rows.push(match pairs {
-            Some((xa, xb)) => paired_row(ra, &xa, &xb),
-            None => welch_row(ra, rb),
-        });
-    }
-    if !not_reproduced.is_empty() {
-        notes.push(format!(
-            "re-simulation did not reproduce summary.csv for {}: compared with Welch's t instead",
-            abbreviate(&not_reproduced, 5)
-        ));
-    }
-    if !fell_back.is_empty() {
-        notes.push(format!(
-            "no complete pair of runs in runs.csv for {}: compared with Welch's t instead",
-            abbreviate(&fell_back, 5)
-        ));
-    }
-
-    // Posture rows.
-    let mut postures = Vec::new();
-    if horizon_compared {
-        postures = posture_rows(&a, &b, runs.as_ref(), &filter, &mut notes);
-    } else if filter.wants_postures() {
-        notes.push(format!(
-            "posture frequencies are recorded at the horizon ({}) only, so they are not \
-             compared at year {}",
-            render::year_text(horizon_year),
-            render::year_text(year)
-        ));
-    }
-    if rows.is_empty() && postures.is_empty() {
-        return Err(CompareError::Mismatch("the two results have no metric in common at the compared step".into()));
-    }
-
-    // Holm over every p-value of the comparison.
+/// Holm over every defined p-value of every comparison (metric rows and
+/// posture rows together).
+fn holm_across(cs: &mut [Comparison]) {
     let family: Vec<Option<f64>> =
-        rows.iter().map(|(r, _)| r.p_value).chain(postures.iter().map(|p| p.p_value)).collect();
+        cs.iter().flat_map(|c| c.rows.iter().map(|r| r.p_value).chain(c.postures.iter().map(|p| p.p_value))).collect();
     let tests = family.iter().filter(|p| p.is_some()).count();
-    let adjusted = stats::holm(&family);
-    for ((r, _), p) in rows.iter_mut().zip(&adjusted) {
-        r.p_holm = *p;
-    }
-    for (r, p) in postures.iter_mut().zip(adjusted.iter().skip(rows.len())) {
-        r.p_holm = *p;
-    }
-
-    // Largest effect first (an infinite one before all); by step first
-    // with --all-steps. The sort is stable: ties keep file order.
-    let rank = |e: &Effect| match e {
-        Effect::Infinite => (0, 0.0),
-        Effect::G(g) => (1, -g.abs()),
-        Effect::Undefined => (2, 0.0),
-    };
-    rows.sort_by(|(x, ex), (y, ey)| {
-        let (rx, gx) = rank(ex);
-        let (ry, gy) = rank(ey);
-        x.step.cmp(&y.step).then(rx.cmp(&ry)).then(gx.total_cmp(&gy))
-    });
-
-    let (mode, reason) = mode_and_reason(&a, &why_not, opts.all_steps, step, year, horizon_year, resimulated.is_some());
-    let info = |d: &ResultDir| ResultInfo {
-        path: d.path.clone(),
-        scenario: d.manifest.scenario.clone(),
-        seed: d.manifest.seed_text(),
-        runs: d.manifest.runs,
-    };
-    Ok(Comparison {
-        a: info(&a),
-        b: info(&b),
-        step,
-        year,
-        all_steps: opts.all_steps,
-        horizon_step,
-        horizon_year,
-        mode,
-        reason,
-        rows: rows.into_iter().map(|(r, _)| r).collect(),
-        postures,
-        tests,
-        notes,
-    })
-}
-
-type Key<'a> = (u64, &'a str, &'a str);
-
-fn index(d: &ResultDir) -> Result<HashMap<Key<'_>, &SummaryRow>, CompareError> {
-    let mut map = HashMap::with_capacity(d.summary.len());
-    for r in &d.summary {
-        if map.insert((r.step, r.metric.as_str(), r.subject.as_str()), r).is_some() {
-            return Err(CompareError::malformed(
-                d.path.join(load::SUMMARY),
-                None,
-                format!("{} appears twice at step {}; re-run `hedgesim run` to write it again", r.key(), r.step),
-            ));
+    let mut adjusted = stats::holm(&family).into_iter();
+    for c in cs.iter_mut() {
+        c.tests = tests;
+        for r in &mut c.rows {
+            r.p_holm = adjusted.next().flatten();
         }
-    }
-    Ok(map)
-}
-
-fn abbreviate(list: &[String], max: usize) -> String {
-    if list.len() <= max {
-        list.join(", ")
-    } else {
-        format!("{}, ... ({} more)", list[..max].join(", "), list.len() - max)
-    }
-}
-
-fn year_of(d: &ResultDir, step: u64) -> Option<f64> {
-    d.summary.iter().find(|r| r.step == step).map(|r| r.year)
-}
-
-/// The rules of issue 3: same partners (and order), base_year, horizon,
-/// steps_per_year (and so steps).
-fn check_compatible(a: &ResultDir, b: &ResultDir) -> Result<(), CompareError> {
-    let (ma, mb) = (&a.manifest, &b.manifest);
-    let mut diffs = Vec::new();
-    if ma.partners != mb.partners {
-        diffs.push(format!("partners differ (A: [{}], B: [{}])", ma.partners.join(", "), mb.partners.join(", ")));
-    }
-    for (name, x, y) in [
-        ("base_year", ma.base_year, mb.base_year),
-        ("horizon", ma.horizon, mb.horizon),
-        ("steps_per_year", ma.steps_per_year, mb.steps_per_year),
-    ] {
-        if x != y {
-            diffs.push(format!("{name} differs (A: {x}, B: {y})"));
+        for p in &mut c.postures {
+            p.p_holm = adjusted.next().flatten();
         }
-    }
-    if diffs.is_empty() && ma.steps != mb.steps {
-        diffs.push(format!("steps differ (A: {}, B: {})", ma.steps, mb.steps));
-    }
-    if diffs.is_empty() { Ok(()) } else { Err(CompareError::Mismatch(diffs.join("; "))) }
-}
-
-fn find_step(a: &ResultDir, y: f64) -> Result<u64, CompareError> {
-    let tol = 1e-6;
-    if let Some(r) = a.summary.iter().find(|r| (r.year - y).abs() <= tol) {
-        return Ok(r.step);
-    }
-    let first = year_of(a, 0).unwrap_or(a.manifest.base_year);
-    let last = year_of(a, a.manifest.steps).unwrap_or(a.manifest.horizon);
-    let per = 1.0 / a.manifest.steps_per_year;
-    Err(CompareError::BadYear {
-        year: y,
-        valid: format!(
-            "the years run from {} to {} (the horizon) in steps of {}; for example --year {}",
-            render::year_text(first),
-            render::year_text(last),
-            render::year_text(per),
-            render::year_text(last)
-        ),
-    })
-}
-
-/// Why the runs of A and B cannot be paired; empty when they can.
-fn unpairable(a: &ResultDir, b: &ResultDir) -> Vec<String> {
-    let (ma, mb) = (&a.manifest, &b.manifest);
-    let mut why = Vec::new();
-    if ma.seed != mb.seed {
-        why.push(format!("the seeds differ (A: {}, B: {})", ma.seed_text(), mb.seed_text()));
-    }
-    if ma.runs != mb.runs {
-        why.push(format!("the run counts differ (A: {}, B: {})", ma.runs, mb.runs));
-    }
-    if ma.steps != mb.steps {
-        why.push(format!("the step counts differ (A: {}, B: {})", ma.steps, mb.steps));
-    }
-    if ma.partners != mb.partners {
-        why.push("the partners differ".into());
-    }
-    if ma.shard != mb.shard {
-        why.push(format!("the shards differ (A: {}, B: {})", ma.shard, mb.shard));
-    }
-    for d in [a, b] {
-        if d.runs_csv.is_none() {
-            let side = if d.side == Side::A { "A" } else { "B" };
-            why.push(if d.manifest.runs_table == Some(false) {
-                format!("{side} has no runs.csv (it was run with --no-runs-table)")
-            } else {
-                format!("{side} has no runs.csv")
-            });
-        }
-    }
-    why
-}
-
-fn mode_and_reason(
-    a: &ResultDir,
-    why_not: &[String],
-    all_steps: bool,
-    step: u64,
-    year: f64,
-    horizon_year: f64,
-    resimulated: bool,
-) -> (Mode, String) {
-    let m = &a.manifest;
-    if !why_not.is_empty() {
-        return (
-            Mode::Welch,
-            format!(
-                "{}, so the runs are independent samples: Welch's t on the summary statistics \
-                 of summary.csv",
-                why_not.join("; ")
-            ),
-        );
-    }
-    let same = format!(
-        "both results have seed {}, {} runs, {} steps and the same partners, and both have \
-         runs.csv, so run i of A and run i of B share their random streams",
-        m.seed_text(),
-        m.runs,
-        m.steps
-    );
-    if resimulated {
-        let other = if all_steps { "the other steps" } else { "this step" };
-        (
-            Mode::Paired,
-            format!(
-                "{same}: the horizon ({}) is compared run by run from runs.csv, and {other} run by run by \
-                 re-simulating both scenarios from their scenario.toml (checked: the re-simulated means \
-                 equal summary.csv bit for bit)",
-                render::year_text(horizon_year)
-            ),
-        )
-    } else if all_steps {
-        (
-            Mode::Paired,
-            format!(
-                "{same}: the horizon ({}) is compared run by run (paired t on runs.csv); \
-                 runs.csv holds horizon values only, so the other steps use Welch's t on \
-                 summary.csv",
-                render::year_text(horizon_year)
-            ),
-        )
-    } else if step == m.steps {
-        (Mode::Paired, format!("{same}: differences are taken run by run (paired t on runs.csv)"))
-    } else {
-        (
-            Mode::Welch,
-            format!(
-                "{same}, but runs.csv holds per-run values at the horizon ({}) only, so year \
-                 {} is compared with Welch's t on summary.csv (omit --year for the paired test)",
-                render::year_text(horizon_year),
-                render::year_text(year)
-            ),
-        )
-    }
-}
-
-/// The values of column `key` in A and B for the runs where both are
-/// defined; `None` when there is no such run.
-fn complete_pairs(a: &Runs, b: &Runs, key: &str) -> Option<(Vec<f64>, Vec<f64>)> {
-    let (xa, xb) = (a.values.get(key)?, b.values.get(key)?);
-    let (va, vb): (Vec<f64>, Vec<f64>) = xa.iter().zip(xb).filter_map(|(x, y)| Some(((*x)?, (*y)?))).unzip();
-    (!va.is_empty()).then_some((va, vb))
-}
-
-fn row(r: &SummaryRow, n_a: u64, n_b: u64, t: &TTest, means: (f64, f64), e: Effect, mode: Mode) -> (Row, Effect) {
-    (
-        Row {
-            step: r.step,
-            year: r.year,
-            metric: r.metric.clone(),
-            subject: r.subject.clone(),
-            n_a,
-            n_b,
-            mean_a: means.0,
-            mean_b: means.1,
-            diff: t.diff,
-            ci95_low: t.ci95.map(|c| c.0),
-            ci95_high: t.ci95.map(|c| c.1),
-            p_value: t.p_value,
-            p_holm: None,
-            hedges_g: e.value(),
-            mode,
-        },
-        e,
-    )
-}
-
-fn welch_row(ra: &SummaryRow, rb: &SummaryRow) -> (Row, Effect) {
-    let ma = Moments { n: ra.n, mean: ra.mean, sd: ra.sd };
-    let mb = Moments { n: rb.n, mean: rb.mean, sd: rb.sd };
-    let t = stats::welch(&ma, &mb);
-    let e = stats::hedges_g(&ma, &mb);
-    row(ra, ra.n, rb.n, &t, (ra.mean, rb.mean), e, Mode::Welch)
-}
-
-/// A paired row from re-simulated moments, if they reproduce both summary
-/// means exactly.
-fn resimulated_row(p: &resim::PairedSteps, ra: &SummaryRow, rb: &SummaryRow) -> Option<(Row, Effect)> {
-    let i = p.index(ra.step, &ra.key())?;
-    let (ca, cb, cd) = (&p.a.cells[i], &p.b.cells[i], &p.diff.cells[i]);
-    if ca.mean.to_bits() != ra.mean.to_bits() || cb.mean.to_bits() != rb.mean.to_bits() {
-        return None;
-    }
-    let n = p.diff.n;
-    let d = Moments { n, mean: cd.mean, sd: p.diff.variance(i).map(f64::sqrt) };
-    let constant = (cd.min == cd.max).then_some(cd.min);
-    let t = stats::one_sample_moments(&d, constant);
-    let ma = Moments { n: ra.n, mean: ra.mean, sd: ra.sd };
-    let mb = Moments { n: rb.n, mean: rb.mean, sd: rb.sd };
-    let e = stats::hedges_g(&ma, &mb);
-    Some(row(ra, n, n, &t, (ra.mean, rb.mean), e, Mode::Paired))
-}
-
-fn paired_row(ra: &SummaryRow, xa: &[f64], xb: &[f64]) -> (Row, Effect) {
-    let n = xa.len() as u64;
-    let (Some(ma), Some(mb), Some(t)) = (Moments::of(xa), Moments::of(xb), stats::paired(xa, xb)) else {
-        // Unreachable: complete_pairs returns equal, non-empty slices.
-        let t = TTest { diff: f64::NAN, se: None, df: None, t: None, p_value: None, ci95: None };
-        return row(ra, n, n, &t, (f64::NAN, f64::NAN), Effect::Undefined, Mode::Paired);
-    };
-    let e = stats::hedges_g(&ma, &mb);
-    row(ra, n, n, &t, (ma.mean, mb.mean), e, Mode::Paired)
-}
-
-/// Posture labels in the order of outcomes.csv: `hedging`, `aligned:*` by
-/// partner order, `dependent:*` by partner order, anything else last.
-fn posture_order(label: &str, partners: &[String]) -> (u8, usize) {
-    let pos = |id: &str| partners.iter().position(|p| p == id).unwrap_or(usize::MAX);
-    if label == "hedging" {
-        (0, 0)
-    } else if let Some(id) = label.strip_prefix("aligned:") {
-        (1, pos(id))
-    } else if let Some(id) = label.strip_prefix("dependent:") {
-        (2, pos(id))
-    } else {
-        (3, 0)
-    }
-}
-
-fn posture_rows(
-    a: &ResultDir,
-    b: &ResultDir,
-    runs: Option<&(Runs, Runs)>,
-    filter: &Filter,
-    notes: &mut Vec<String>,
-) -> Vec<PostureRow> {
-    let mut labels: Vec<String> = Vec::new();
-    let mut add = |l: &str| {
-        if !labels.iter().any(|x| x == l) {
-            labels.push(l.to_string());
-        }
-    };
-    a.outcomes.iter().chain(&b.outcomes).for_each(|o| add(&o.posture));
-    let per_run = match runs {
-        Some((ra, rb)) => match (&ra.postures, &rb.postures) {
-            (Some(pa), Some(pb)) => Some((pa, pb)),
-            _ => {
-                notes.push(
-                    "runs.csv has no posture column, so postures are compared as independent \
-                     samples"
-                        .into(),
-                );
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some((pa, pb)) = per_run {
-        pa.iter().chain(pb.iter()).for_each(|l| add(l));
-    }
-    labels.sort_by_key(|l| posture_order(l, &a.manifest.partners));
-    labels.retain(|l| filter.keeps_posture(l));
-
-    let count = |d: &ResultDir, l: &str| d.outcomes.iter().find(|o| o.posture == l).map_or(0, |o| o.count);
-    let mut out = Vec::new();
-    for label in labels {
-        let (test, mode, result, ca, na, cb, nb) = match per_run {
-            Some((pa, pb)) => {
-                let mut t = PairedTable::default();
-                for (x, y) in pa.iter().zip(pb.iter()) {
-                    match (*x == label, *y == label) {
-                        (true, true) => t.both += 1,
-                        (false, true) => t.b_only += 1,
-                        (true, false) => t.a_only += 1,
-                        (false, false) => t.neither += 1,
-                    }
-                }
-                let n = t.n();
-                (
-                    PostureTest::McnemarExact,
-                    Mode::Paired,
-                    stats::mcnemar_paired(&t),
-                    t.both + t.a_only,
-                    n,
-                    t.both + t.b_only,
-                    n,
-                )
-            }
-            None => {
-                let (ca, na) = (count(a, &label), a.manifest.runs);
-                let (cb, nb) = (count(b, &label), b.manifest.runs);
-                (PostureTest::TwoProportionZ, Mode::Welch, stats::two_proportions(ca, na, cb, nb), ca, na, cb, nb)
-            }
-        };
-        let Some(r) = result else { continue };
-        out.push(PostureRow {
-            posture: label,
-            count_a: ca,
-            n_a: na,
-            share_a: r.p_a,
-            count_b: cb,
-            n_b: nb,
-            share_b: r.p_b,
-            diff: r.diff,
-            ci95_low: r.ci95.map(|c| c.0),
-            ci95_high: r.ci95.map(|c| c.1),
-            p_value: r.p_value,
-            p_holm: None,
-            mode,
-            test,
-        });
-    }
-    out
-}
-
-/// The `--metric` selection, validated against both results.
-struct Filter {
-    all: bool,
-    metrics: HashSet<String>,
-    keys: HashSet<String>,
-    all_postures: bool,
-    postures: HashSet<String>,
-}
-
-impl Filter {
-    fn new(names: &[String], a: &ResultDir, b: &ResultDir) -> Result<Filter, CompareError> {
-        let mut f = Filter {
-            all: names.is_empty(),
-            metrics: HashSet::new(),
-            keys: HashSet::new(),
-            all_postures: false,
-            postures: HashSet::new(),
-        };
-        let rows = || a.summary.iter().chain(&b.summary);
-        let metric_names: Vec<&str> = {
-            let mut seen = Vec::new();
-            for r in rows() {
-                if !seen.contains(&r.metric.as_str()) {
-                    seen.push(r.metric.as_str());
-                }
-            }
-            seen
-        };
-        let keys: HashSet<String> = rows().map(SummaryRow::key).collect();
-        let labels: Vec<&str> = a.outcomes.iter().chain(&b.outcomes).map(|o| o.posture.as_str()).collect();
-        for name in names {
-            let name = name.trim();
-            if name == "posture" {
-                f.all_postures = true;
-            } else if let Some(label) = name.strip_prefix("posture.") {
-                if !labels.contains(&label) {
-                    let mut occurred: Vec<&str> = Vec::new();
-                    for l in &labels {
-                        if !occurred.contains(l) {
-                            occurred.push(l);
-                        }
-                    }
-                    return Err(CompareError::UnknownMetric {
-                        name: name.to_string(),
-                        hint: format!(
-                            "posture `{label}` occurred in neither result; the postures that \
-                             occurred are {}",
-                            occurred.join(", ")
-                        ),
-                    });
-                }
-                f.postures.insert(label.to_string());
-            } else if metric_names.contains(&name) {
-                f.metrics.insert(name.to_string());
-            } else if keys.contains(name) {
-                f.keys.insert(name.to_string());
-            } else {
-                let metric = name.split('.').next().unwrap_or(name);
-                let hint = if metric_names.contains(&metric) {
-                    let subjects: Vec<String> = a
-                        .summary
-                        .iter()
-                        .filter(|r| r.metric == metric && r.step == a.manifest.steps)
-                        .map(|r| r.subject.clone())
-                        .collect();
-                    format!(
-                        "`{metric}` has the subjects {}; write `{metric}.<subject>` or just \
-                         `{metric}`",
-                        subjects.join(", ")
-                    )
-                } else {
-                    format!(
-                        "the metrics are {}, posture; give a metric name, `metric.subject` \
-                         (e.g. `trade_share.RU`) or `posture.<label>`",
-                        metric_names.join(", ")
-                    )
-                };
-                return Err(CompareError::UnknownMetric { name: name.to_string(), hint });
-            }
-        }
-        Ok(f)
-    }
-
-    fn keeps(&self, r: &SummaryRow) -> bool {
-        self.all || self.metrics.contains(&r.metric) || self.keys.contains(&r.key())
-    }
-
-    fn wants_postures(&self) -> bool {
-        self.all || self.all_postures || !self.postures.is_empty()
-    }
-
-    fn keeps_posture(&self, label: &str) -> bool {
-        self.all || self.all_postures || self.postures.contains(label)
     }
 }

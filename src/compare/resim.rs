@@ -9,10 +9,17 @@
 //! moments of the differences `b - a` are accumulated for every cell.
 //!
 //! This is exact, not an approximation: the engine is deterministic, and the
-//! caller verifies it by checking that the re-simulated means of A and B
-//! equal, bit for bit, the means in their `summary.csv` files (the moments
-//! are folded in the engine's own chunks and merge tree). Any mismatch (an
-//! edited scenario file, another engine build) falls back to Welch's t.
+//! caller verifies it by checking that the re-simulated means and sds of A
+//! and B equal, bit for bit, those in their `summary.csv` files (the moments
+//! are folded in the engine's own chunks and merge tree). A mismatch means
+//! a changed file and is refused by the caller; when the re-simulation
+//! cannot be done (an edited scenario copy, another engine version, too
+//! much work), the caller falls back to Welch's t and says the values are
+//! unverified.
+//!
+//! Results that cannot be paired are re-simulated one by one
+//! ([`resimulate_one`]) so that their summary.csv can still be checked
+//! before it is used.
 
 use std::path::Path;
 
@@ -41,7 +48,8 @@ impl PairedSteps {
     /// Index of the cell `column` at `step`, if it exists.
     pub fn index(&self, step: u64, column: &str) -> Option<usize> {
         let c = self.columns.iter().position(|x| x == column)?;
-        Some(step as usize * self.columns.len() + c)
+        let i = step as usize * self.columns.len() + c;
+        (i < self.diff.cells.len()).then_some(i)
     }
 }
 
@@ -68,6 +76,61 @@ fn load(dir: &Path) -> Result<Scenario, String> {
     scenario.runs = manifest.runs;
     scenario.seed = manifest.seed;
     Ok(scenario)
+}
+
+/// One result re-simulated: moments over runs of every step x cell.
+pub struct Steps {
+    pub moments: MomentBlock,
+    /// Column names (`metric` or `metric.subject`) in layout order.
+    pub columns: Vec<String>,
+}
+
+impl Steps {
+    /// Index of the cell `column` at `step`, if it exists.
+    pub fn index(&self, step: u64, column: &str) -> Option<usize> {
+        let c = self.columns.iter().position(|x| x == column)?;
+        let i = step as usize * self.columns.len() + c;
+        (i < self.moments.cells.len()).then_some(i)
+    }
+}
+
+/// Re-simulate one result (to check its summary.csv when it cannot be
+/// paired with the other). `Err` says why it was not done.
+pub fn resimulate_one(dir: &Path) -> Result<Steps, String> {
+    let s = load(dir)?;
+    let work = s.runs * s.steps() as u64 * s.partners.len() as u64;
+    if work > MAX_PARTNER_STEPS {
+        return Err(format!(
+            "re-simulating {} runs would take long ({work} partner-steps, limit {MAX_PARTNER_STEPS})",
+            s.runs
+        ));
+    }
+    let m = Model::new(&s);
+    let len = m.trajectory_len();
+    let runs = s.runs;
+    let chunks: Vec<u64> = (0..chunk_count(runs)).collect();
+    let mut stack = Vec::new();
+    for window in chunks.chunks(64) {
+        let blocks: Vec<MomentBlock> = window
+            .par_iter()
+            .map_init(
+                || (m.workspace(), vec![0.0; len]),
+                |(w, t), &chunk| {
+                    let mut x = MomentBlock::new(len);
+                    for run in chunk_runs(chunk, runs) {
+                        m.run(run, w, t);
+                        x.add_row(t);
+                    }
+                    x
+                },
+            )
+            .collect();
+        for (&chunk, x) in window.iter().zip(blocks) {
+            tree::push(&mut stack, chunk, x);
+        }
+    }
+    let moments = tree::root(stack, chunk_count(runs), len).map_err(|e| e.to_string())?;
+    Ok(Steps { moments, columns: m.layout.cells.iter().map(|c| c.column()).collect() })
 }
 
 /// Re-simulate A and B run by run. `Err` says why it was not done.
