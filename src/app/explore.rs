@@ -593,8 +593,10 @@ fn discovery(p: &Prepared, partial: &Path, names: &[String], means: &[Vec<f64>])
     let path = partial.join("discovery.csv");
     write_file(&path, csv.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
     Ok(format!(
-        "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. {}.\n\n\
+        "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case} ({} of {} points). {}.\n\n\
          The peeling trajectory (coverage against density, every box) is in `discovery.csv`.\n",
-        describe_box(&result, names, "the condition holds")
+        result.trajectory[0].k,
+        result.trajectory[0].n,
+        describe_box(&result, names, &case)
     ))
 }
