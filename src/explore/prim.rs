@@ -296,9 +296,10 @@ pub fn prim(x: &[Vec<f64>], y: &[bool], opts: &PrimOptions) -> Result<PrimResult
         (idx, limits) = (new_idx, new_limits);
         trajectory.push(data.step(&idx, limits.clone(), false));
     }
-    while opts.paste
-        && let Some((obj, new_idx, new_limits)) = data.best(&idx, paste_candidates(&data, &limits, opts.paste_alpha))
-    {
+    let paste_step = |idx: &[usize], limits: &[Limits]| {
+        if opts.paste { data.best(idx, paste_candidates(&data, limits, opts.paste_alpha)) } else { None }
+    };
+    while let Some((obj, new_idx, new_limits)) = paste_step(&idx, &limits) {
         let (mass_old, mass_new) = (idx.len() as f64 / n, new_idx.len() as f64 / n);
         if !(mass_new >= opts.mass_min && mass_new > mass_old && obj > 0.0 && data.mean(&new_idx) > data.mean(&idx)) {
             break;

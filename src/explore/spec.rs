@@ -265,10 +265,10 @@ impl Experiment {
     /// it is not among them.
     pub fn all_outcomes(&self) -> Vec<&OutcomeSpec> {
         let mut out: Vec<&OutcomeSpec> = self.outcomes.iter().collect();
-        if let Some(d) = &self.discovery
-            && !self.outcomes.iter().any(|o| o.value == d.outcome.value)
-        {
-            out.push(&d.outcome);
+        if let Some(d) = &self.discovery {
+            if !self.outcomes.iter().any(|o| o.value == d.outcome.value) {
+                out.push(&d.outcome);
+            }
         }
         out
     }
@@ -468,10 +468,7 @@ fn read_header(root: &mut TableReader<'_, '_>, stem: &str, diags: &mut Vec<Diagn
         ("scramble", scramble.as_ref().map(|v| v.span.clone()), "sobol"),
         ("morris_levels", morris_levels.as_ref().map(|v| v.span.clone()), "morris"),
     ] {
-        if let Some(span) = value
-            && design.is_some()
-            && !is(needs)
-        {
+        if let Some(span) = value.filter(|_| design.is_some() && !is(needs)) {
             diags.push(
                 Diagnostic::new(
                     span,
@@ -720,8 +717,11 @@ fn read_parameter(t: &mut TableReader<'_, '_>, design: Option<&str>, diags: &mut
         diags.push(t.missing("range", "add `range = [low, high]`"));
         ok = false;
     }
-    if let (Some(At { value: Levels::Values(v), span, key }), Scale::Log) = (&levels, scale.unwrap_or_default())
-        && v.iter().any(|x| *x <= 0.0)
+    let explicit = match &levels {
+        Some(At { value: Levels::Values(v), span, key }) => Some((v, span, key)),
+        _ => None,
+    };
+    if let Some((_, span, key)) = explicit.filter(|(v, _, _)| scale == Some(Scale::Log) && v.iter().any(|x| *x <= 0.0))
     {
         diags.push(
             Diagnostic::new(span.clone(), key.clone(), "log-scale levels must be > 0")
@@ -729,10 +729,12 @@ fn read_parameter(t: &mut TableReader<'_, '_>, design: Option<&str>, diags: &mut
         );
         ok = false;
     }
-    if ok
-        && let (Some(At { value: Levels::Values(v), span, key }), Some(r)) = (&levels, &range)
-        && v.iter().any(|x| *x < r.value.0 || *x > r.value.1)
-    {
+    let outside = |r: &At<(f64, f64)>, v: &[f64]| v.iter().any(|x| *x < r.value.0 || *x > r.value.1);
+    let bad_level = match (ok, explicit, &range) {
+        (true, Some((v, span, key)), Some(r)) if outside(r, v) => Some((span, key, r)),
+        _ => None,
+    };
+    if let Some((span, key, r)) = bad_level {
         diags.push(
             Diagnostic::new(
                 span.clone(),
