@@ -7,8 +7,10 @@
 //! ([`model`]), runs Monte Carlo batches in parallel with results that are
 //! bit-identical for any thread count or machine split ([`engine`]),
 //! accumulates streaming statistics ([`stats`]), writes result tables
-//! ([`output`]), compares two results with honest statistics ([`compare`]) and scores a
-//! result against observations ([`score`]).
+//! ([`output`]), compares results with honest statistics ([`compare`]),
+//! designs and analyses experiments over uncertain assumptions (sensitivity
+//! indices, scenario discovery: [`explore`]) and scores a result against
+//! observations ([`score`]).
 
 pub mod app;
 pub mod cli;
