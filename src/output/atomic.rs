@@ -308,7 +308,7 @@ impl Claim {
         }
         if out_exists {
             remove_old(&old, &mut done)?;
-            return Ok(Recovery { done, ..Recovery::default() });
+            return Ok(Recovery { done, moved: false, published: true });
         }
         if is_hedgesim_result(&self.partial) {
             rename_noreplace(&self.partial, out)?;
