@@ -286,6 +286,14 @@ impl Claim {
         let out_exists = exists(out)?;
         if self.partial.join(JOURNAL_FILE).is_file() {
             if out_exists {
+                if !is_hedgesim_result(out) {
+                    return Err(ClaimError::Unsafe(format!(
+                        "{} holds an interrupted publication, but {} is not a hedgesim result and will not be \
+                         replaced; move it away and run again",
+                        self.partial.display(),
+                        out.display()
+                    )));
+                }
                 move_aside(out, &old)?;
             }
             rename_noreplace(&self.partial, out)?;
