@@ -293,7 +293,7 @@ fn issue14_11_sigterm_checkpoints_and_exits_143() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let partial = tmp.path().join(".out.partial");
-    let mut child = spawn(LONG, &out, &["--runs".into(), "10000".into(), "--threads".into(), "1".into()]);
+    let mut child = spawn(LONG, &out, &["--runs".into(), "20000".into(), "--threads".into(), "1".into()]);
     let start = Instant::now();
     while !partial.join("runs.part").exists() {
         assert!(child.try_wait().unwrap().is_none(), "finished before it could be stopped");
@@ -309,7 +309,7 @@ fn issue14_11_sigterm_checkpoints_and_exits_143() {
     assert!(stderr.contains("terminated (SIGTERM)") && stderr.contains("--resume"), "{stderr}");
     assert!(partial.join("checkpoint.bin").is_file(), "no final checkpoint");
     assert!(!out.exists());
-    run_ok(LONG, &out, &["--runs", "10000", "--resume"]);
+    run_ok(LONG, &out, &["--runs", "20000", "--resume"]);
     assert_consistent(&out);
 }
 
