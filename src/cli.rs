@@ -24,7 +24,7 @@ pub enum Command {
     /// Run a scenario as a Monte Carlo batch and write a result directory.
     ///
     /// Writes summary.csv, outcomes.csv, runs.csv, manifest.json and
-    /// report.md into results/<scenario name>/ (or --out). The directory
+    /// report.md into results/<scenario file stem>/ (or --out). The directory
     /// appears only when complete. Ctrl-C stops within about a second; the
     /// finished chunks are kept and `--resume` continues from them.
     Run(RunArgs),
@@ -110,7 +110,8 @@ pub struct RunArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Result directory (default: results/<scenario name>).
+    /// Result directory (default: results/<scenario file stem>). An existing
+    /// one is replaced only with --force, and only if it is a hedgesim result.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Replace an existing result directory.

@@ -67,6 +67,15 @@ fn explore_writes_every_file_and_the_same_bytes_for_any_thread_count() {
         let a = std::fs::read(one.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(a, std::fs::read(two.join(file)).unwrap(), "{file} differs between 1 and 2 threads");
     }
+    // --force replaces an explore result (and only with --force).
+    let again = run(&exp, &one, "2");
+    assert_eq!(again.status.code(), Some(2), "{}", String::from_utf8_lossy(&again.stderr));
+    let forced = hedgesim()
+        .args(["explore", exp.to_str().unwrap(), "--quiet", "--force", "--out", one.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    assert_eq!(std::fs::read(one.join("points.csv")).unwrap(), std::fs::read(two.join("points.csv")).unwrap());
     let points = std::fs::read_to_string(one.join("points.csv")).unwrap();
     assert_eq!(points.lines().count(), 1 + 12 * 3);
     assert!(points.starts_with("point,outcome,metric,subject,year,n,mean,sd,se,ci95_low,ci95_high,p05,p50,p95\n"));

@@ -21,14 +21,14 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde_json::json;
 
-use super::{AppError, claim_dir, io_err, progress_bar, sha256_hex};
+use super::{AppError, Claimed, check_out, claim_out, io_err, progress_bar, sha256_hex};
 use crate::cli::ExploreArgs;
 use crate::explore::evaluate::{OutcomeStats, Probe, probe_for, simulate_point, summarize_values};
 use crate::explore::plan::{self, BuiltDesign, Sensitivity};
 use crate::explore::prim::{describe_box, trajectory_rows};
 use crate::explore::spec::{Experiment, Outcome, parse_experiment};
 use crate::model::Model;
-use crate::output::atomic::{partial_dir, publish, write_file};
+use crate::output::atomic::write_file;
 use crate::output::manifest::utc_now_rfc3339;
 use crate::scenario::diagnostics::{Diagnostic, ScenarioErrors};
 use crate::scenario::{Layers, Override, ParamPath, Scenario};
@@ -43,6 +43,7 @@ const WINDOW_POINTS: usize = 64;
 /// Everything checked and ready to simulate.
 struct Prepared {
     experiment_path: PathBuf,
+    scenario_path: PathBuf,
     experiment: Experiment,
     experiment_bytes: Vec<u8>,
     layers: Layers,
@@ -65,12 +66,7 @@ pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
         }
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&prepared.experiment.name));
-    if out.exists() && !args.force {
-        return Err(AppError::Invalid(format!(
-            "{} already exists; pass --force to replace it, or --out to write elsewhere",
-            out.display()
-        )));
-    }
+    check_out(&out, args.force, None)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
     }
@@ -79,21 +75,32 @@ pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
         Some(t) => t.min(4 * std::thread::available_parallelism().map_or(1, |n| n.get())),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let partial = partial_dir(&out);
-    claim_dir(&partial, true)?;
+    let Claimed { claim, .. } = claim_out(&out)?;
+    // Under the lock: check again (nothing can change `out` meanwhile) and
+    // start from an empty working directory (explore does not resume).
+    let ready = check_out(&out, args.force, None)
+        .and_then(|()| claim.clear().map_err(|e| io_err("cannot empty", claim.dir(), e)));
+    if let Err(e) = ready {
+        claim.release();
+        return Err(e);
+    }
+    let partial = claim.dir().to_path_buf();
     let started_at = utc_now_rfc3339();
     let start = Instant::now();
-    let result = simulate_all(&prepared, &partial, threads, args.quiet);
-    let means = match result {
-        Ok(means) => means,
+    let done = simulate_all(&prepared, &partial, threads, args.quiet).and_then(|means| {
+        let wall = start.elapsed().as_secs_f64();
+        write_analysis(&prepared, &partial, &means, wall, threads, &started_at).map(|()| wall)
+    });
+    let wall = match done {
+        Ok(wall) => wall,
         Err(e) => {
-            let _ = fs::remove_dir_all(&partial);
+            // Nothing partial is left behind: explore does not resume.
+            let _ = claim.clear();
+            claim.release();
             return Err(e);
         }
     };
-    let wall = start.elapsed().as_secs_f64();
-    write_analysis(&prepared, &partial, &means, wall, threads, &started_at)?;
-    publish(&partial, &out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
+    claim.publish(&out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
     let points = prepared.built.values.len();
     let partner_steps =
         points as f64 * prepared.runs as f64 * prepared.base.steps() as f64 * prepared.base.partners.len() as f64;
@@ -213,6 +220,7 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
     }
     Ok(Prepared {
         experiment_path: path.clone(),
+        scenario_path,
         experiment,
         experiment_bytes,
         layers,
@@ -253,15 +261,18 @@ fn simulate_all(p: &Prepared, partial: &Path, threads: usize, quiet: bool) -> Re
         quiet,
         "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} points ({rate} points/s, ETA {eta})",
     );
-    let cancel = super::run::cancel_flag();
+    let cancel = super::signals::cancel_flag();
     let mut means = vec![Vec::with_capacity(points); p.outcomes.len()];
     let mut first = 0;
     while first < points {
         if cancel.load(Ordering::SeqCst) {
             bar.finish_and_clear();
-            return Err(AppError::Interrupted(
-                "interrupted: no result written (explore does not resume yet; rerun the command)".into(),
-            ));
+            let message = "interrupted: no result written (explore does not resume yet; rerun the command)".into();
+            return Err(if super::signals::terminated() {
+                AppError::Terminated(message)
+            } else {
+                AppError::Interrupted(message)
+            });
         }
         let end = (first + WINDOW_POINTS * threads).min(points);
         let window: Vec<Result<Vec<OutcomeStats>, String>> = pool.install(|| {
@@ -518,6 +529,7 @@ fn write_analysis(
         "experiment_file": p.experiment_path.display().to_string(),
         "experiment_sha256": sha256_hex(&p.experiment_bytes),
         "scenario": p.base.name,
+        "scenario_file": p.scenario_path.display().to_string(),
         "scenario_sha256": sha256_hex(&p.base_bytes),
         "design": p.experiment.design.name(),
         "points": p.built.values.len(),

@@ -2,12 +2,12 @@
 //! shared by `run` and `merge` so both produce the same bytes.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::engine::{chunk_count, tree};
 use crate::model::Model;
-use crate::output::atomic::write_file;
+use crate::output::atomic::{create_new, tmp_name, write_file};
 use crate::output::manifest::Manifest;
 use crate::output::report::report_md;
 use crate::output::tables::{outcomes_csv, runs_header, summary_csv};
@@ -43,25 +43,22 @@ pub fn write_result(dir: &Path, model: &Model, totals: Totals, manifest: &Manife
     Ok(())
 }
 
-/// Build `runs.csv` in `dir` from a header and row files, in order.
+/// Build `runs.csv` in `dir` from a header and row files, in order (through
+/// `runs.csv.tmp`, created new and removed again on error).
 pub fn assemble_runs_table(dir: &Path, model: &Model, parts: &[&Path]) -> io::Result<()> {
     let target = dir.join("runs.csv");
-    let tmp = dir.join("runs.csv.tmp");
-    {
-        let mut out = io::BufWriter::new(File::create(&tmp)?);
+    let tmp = tmp_name(&target);
+    let written = create_new(&tmp).and_then(|file| {
+        let mut out = io::BufWriter::new(file);
         out.write_all(runs_header(model).as_bytes())?;
-        let mut buf = vec![0u8; 1 << 20];
         for part in parts {
-            let mut f = File::open(part)?;
-            loop {
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&buf[..n])?;
-            }
+            io::copy(&mut File::open(part)?, &mut out)?;
         }
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &target)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, &target)
+    Ok(())
 }

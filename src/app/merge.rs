@@ -9,11 +9,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, claim_dir, io_err};
+use super::{AppError, Claimed, check_out, claim_out, io_err};
 use crate::cli::MergeArgs;
 use crate::engine::BatchState;
 use crate::model::Model;
-use crate::output::atomic::{partial_dir, publish};
 use crate::output::manifest::Manifest;
 use crate::scenario::parse_scenario;
 
@@ -83,9 +82,7 @@ fn check_shards(shards: &[Shard]) -> Vec<String> {
 
 /// Execute `hedgesim merge`.
 pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
-    if args.out.exists() && !args.force {
-        return Err(AppError::Invalid(format!("{} already exists; pass --force to replace it", args.out.display())));
-    }
+    check_out(&args.out, args.force, None)?;
     let mut shards = Vec::new();
     let mut problems = Vec::new();
     for dir in &args.shards {
@@ -110,8 +107,13 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
     scenario.outputs.runs_table = first.manifest.runs_table;
     let model = Model::new(&scenario);
 
-    let partial = partial_dir(&args.out);
-    claim_dir(&partial, true)?;
+    let Claimed { claim, .. } = claim_out(&args.out)?;
+    if let Err(e) = check_out(&args.out, args.force, None) {
+        claim.release();
+        return Err(e);
+    }
+    let partial = claim.dir().to_path_buf();
+    claim.clear().map_err(|e| io_err("cannot empty", &partial, e))?;
     fs::copy(&scenario_path, partial.join("scenario.toml")).map_err(|e| io_err("cannot copy", &scenario_path, e))?;
     if scenario.outputs.runs_table {
         let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join("runs.part")).collect();
@@ -140,6 +142,6 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         totals.nodes.extend(s.state.stack);
     }
     write_result(&partial, &model, totals, &manifest)?;
-    publish(&partial, &args.out, args.force).map_err(|e| io_err("cannot move the result into", &args.out, e))?;
+    claim.publish(&args.out, args.force).map_err(|e| io_err("cannot move the result into", &args.out, e))?;
     Ok(format!("merged {} shards into {}/", args.shards.len(), args.out.display()))
 }

@@ -9,17 +9,21 @@ pub mod finish;
 pub mod merge;
 pub mod run;
 pub mod score;
+pub mod signals;
 
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::output::atomic::{self, Claim, ClaimError, partial_dir};
 use crate::scenario::{Layers, LoadError, Override, Scenario};
 
 /// Exit code for invalid input (nothing was written).
 pub const EXIT_INVALID: i32 = 2;
-/// Exit code for an interrupted run.
+/// Exit code for an interrupted run (SIGINT, Ctrl-C).
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code for a terminated run (SIGTERM, e.g. a scheduler's time limit).
+pub const EXIT_TERMINATED: i32 = 143;
 
 /// A command failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +31,12 @@ pub enum AppError {
     /// Bad input: exit code 2, nothing written.
     #[error("{0}")]
     Invalid(String),
-    /// Stopped by the user.
+    /// Stopped by the user (SIGINT).
     #[error("{0}")]
     Interrupted(String),
+    /// Stopped by SIGTERM.
+    #[error("{0}")]
+    Terminated(String),
     /// Anything else (I/O, ...).
     #[error("{0}")]
     Failed(String),
@@ -40,6 +47,7 @@ impl AppError {
         match self {
             AppError::Invalid(_) => EXIT_INVALID,
             AppError::Interrupted(_) => EXIT_INTERRUPTED,
+            AppError::Terminated(_) => EXIT_TERMINATED,
             AppError::Failed(_) => 1,
         }
     }
@@ -50,14 +58,102 @@ pub fn io_err(what: &str, path: &Path, e: std::io::Error) -> AppError {
     AppError::Failed(format!("{what} {}: {e}", path.display()))
 }
 
-/// Take the working directory of an output (see
-/// [`crate::output::atomic::claim`]); another live process owning it is
-/// invalid input (exit 2).
-pub fn claim_dir(partial: &Path, fresh: bool) -> Result<(), AppError> {
-    crate::output::atomic::claim(partial, fresh).map_err(|e| match e.kind() {
-        std::io::ErrorKind::WouldBlock => AppError::Invalid(format!("{e}; wait for it to finish or stop it")),
-        _ => io_err("cannot create", partial, e),
-    })
+/// What an existing result directory must be to be replaced: a hedgesim
+/// result of this scenario name, made from a file of this stem (checked for
+/// the default output directory, where a name collision is not the
+/// user's choice).
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    pub scenario: &'a str,
+    pub file_stem: &'a str,
+}
+
+/// Check an output directory before any work: a missing `out` is fine; an
+/// existing one is replaced only with `force`, only if it is a real
+/// directory holding a hedgesim result (its `manifest.json`), and, with
+/// `expected`, only if that result is of the same scenario and file stem.
+/// Anything else is invalid input (exit 2) and is never touched.
+pub fn check_out(out: &Path, force: bool, expected: Option<Expected>) -> Result<(), AppError> {
+    let meta = match std::fs::symlink_metadata(out) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("cannot inspect", out, e)),
+    };
+    let o = out.display();
+    if meta.file_type().is_symlink() {
+        return Err(AppError::Invalid(format!(
+            "{o} is a symbolic link; hedgesim does not write through links or replace them.              Give --out the real directory, or another path"
+        )));
+    }
+    if !meta.is_dir() {
+        return Err(AppError::Invalid(format!(
+            "{o} exists and is not a directory; hedgesim never replaces it (not even with --force).              Choose another --out"
+        )));
+    }
+    if !force {
+        return Err(AppError::Invalid(format!(
+            "{o} already exists; pass --force to replace it, or --out to write elsewhere"
+        )));
+    }
+    let Some(id) = crate::output::atomic::result_id(out) else {
+        return Err(AppError::Invalid(format!(
+            "{o} is not a hedgesim result (no manifest.json written by hedgesim), so --force will not replace it;              nothing was changed. Choose another --out, or move it away yourself"
+        )));
+    };
+    if let Some(exp) = expected {
+        let stem = Path::new(&id.scenario_file).file_stem().map(|s| s.to_string_lossy().into_owned());
+        let mut differs = Vec::new();
+        if id.scenario != exp.scenario {
+            differs.push(format!("scenario name `{}`, not `{}`", id.scenario, exp.scenario));
+        }
+        if stem.as_deref() != Some(exp.file_stem) {
+            differs.push(format!("scenario file `{}`, not a file named `{}.toml`", id.scenario_file, exp.file_stem));
+        }
+        if !differs.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "{o} holds another scenario's result ({}); --force replaces the default directory only with a                  result of the same scenario. Nothing was changed. Use --out DIR to write elsewhere, or --out {o}                  --force to replace it deliberately",
+                differs.join("; ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The locked working directory of an output, after any interrupted
+/// publication was finished or rolled back (each action is printed to
+/// standard error). `published` is true if that recovery published a
+/// complete result at `out`.
+pub struct Claimed {
+    pub claim: Claim,
+    pub published: bool,
+}
+
+/// Take the working directory of `out` (see [`crate::output::atomic`]);
+/// another process holding it, or anything hedgesim did not create in the
+/// way, is invalid input (exit 2).
+pub fn claim_out(out: &Path) -> Result<Claimed, AppError> {
+    let partial = partial_dir(out);
+    let mut published = false;
+    loop {
+        let claim = atomic::claim(&partial).map_err(|e| claim_error(&partial, e))?;
+        let recovery = claim.recover(out).map_err(|e| claim_error(&partial, e))?;
+        for line in &recovery.done {
+            eprintln!("hedgesim: {line}");
+        }
+        published |= recovery.published;
+        if !recovery.moved {
+            return Ok(Claimed { claim, published });
+        }
+    }
+}
+
+/// A [`ClaimError`] as an [`AppError`].
+pub fn claim_error(partial: &Path, e: ClaimError) -> AppError {
+    match e {
+        ClaimError::Busy { .. } => AppError::Invalid(format!("{e}; wait for it to finish or stop it")),
+        ClaimError::Unsafe(_) => AppError::Invalid(e.to_string()),
+        ClaimError::Io(e) => io_err("cannot use the working directory", partial, e),
+    }
 }
 
 /// A loaded scenario and the bytes that describe it completely: the file

@@ -13,21 +13,24 @@
 //! in order.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
-use super::{AppError, Loaded, claim_dir, io_err, load_scenario, parse_overrides, progress_bar, sha256_hex};
+use super::signals::{cancel_flag, terminated};
+use super::{
+    AppError, Claimed, Expected, Loaded, check_out, claim_out, io_err, load_scenario, parse_overrides, progress_bar,
+    sha256_hex,
+};
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
-use crate::output::atomic::{partial_dir, publish, write_file};
+use crate::output::atomic::{Claim, open_nofollow, write_file};
 use crate::output::manifest::{FORMAT_VERSION, Manifest, ShardInfo, utc_now_rfc3339};
 use crate::scenario::validate::MAX_RUNS;
 
@@ -62,20 +65,40 @@ pub fn parse_shard(text: &str) -> Result<ShardInfo, AppError> {
     Ok(ShardInfo { index, count })
 }
 
-static CANCEL: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+/// A thread count for `chunks` chunks of work on `cores` cores: what was
+/// asked for (default: the cores), but at most one thread per chunk and at
+/// most [`THREADS_PER_CORE`] per core. Returns the count and, when an
+/// explicit request was lowered, a warning saying why.
+pub fn effective_threads(requested: Option<usize>, chunks: u64, cores: usize) -> (usize, Option<String>) {
+    let by_chunks = usize::try_from(chunks).unwrap_or(usize::MAX).max(1);
+    let by_cores = cores.max(1).saturating_mul(THREADS_PER_CORE);
+    let Some(asked) = requested else {
+        return (cores.max(1).min(by_chunks), None);
+    };
+    let cap = by_chunks.min(by_cores);
+    if asked <= cap {
+        return (asked, None);
+    }
+    let why = if by_chunks <= by_cores {
+        format!("the batch has only {chunks} chunks of {CHUNK_SIZE} runs")
+    } else {
+        format!("{THREADS_PER_CORE} threads per core on {cores} cores")
+    };
+    (cap, Some(format!("warning: --threads {asked} lowered to {cap} ({why}); results do not depend on it")))
+}
 
-/// The process-wide Ctrl-C flag (installed once).
-pub fn cancel_flag() -> Arc<AtomicBool> {
-    CANCEL
-        .get_or_init(|| {
-            let flag = Arc::new(AtomicBool::new(false));
-            let f = flag.clone();
-            // If a handler cannot be installed, Ctrl-C simply kills the process;
-            // the checkpoint protocol keeps the partial directory consistent.
-            let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
-            flag
-        })
-        .clone()
+/// At most this many worker threads per core.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// The default result directory: `results/<scenario file stem>` (or
+/// `results/<stem>.shard-K-of-N`), so two scenario files never share one
+/// by default even when their `[scenario] name`s are the same.
+pub fn default_out(file_stem: &str, shard: Option<ShardInfo>) -> PathBuf {
+    let name = match shard {
+        Some(s) => format!("{file_stem}.shard-{}-of-{}", s.index, s.count),
+        None => file_stem.to_string(),
+    };
+    PathBuf::from("results").join(name)
 }
 
 /// Execute `hedgesim run`. Returns the line to print on success.
@@ -106,24 +129,22 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
             )));
         }
     }
-    let threads = match args.threads {
-        Some(0) => return Err(AppError::Invalid("--threads 0: use at least 1".into())),
-        Some(t) => t,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let out = args.out.clone().unwrap_or_else(|| {
-        let name = match shard {
-            Some(s) => format!("{}.shard-{}-of-{}", scenario.name, s.index, s.count),
-            None => scenario.name.clone(),
-        };
-        PathBuf::from("results").join(name)
-    });
-    if out.exists() && !args.force {
-        return Err(AppError::Invalid(format!(
-            "{} already exists; pass --force to replace it, or --out to write elsewhere",
-            out.display()
-        )));
+    if args.threads == Some(0) {
+        return Err(AppError::Invalid("--threads 0: use at least 1".into()));
     }
+    let chunks = match shard {
+        Some(s) => shard_chunks(scenario.runs, s.index, s.count),
+        None => 0..chunk_count(scenario.runs),
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (threads, warning) = effective_threads(args.threads, chunks.end - chunks.start, cores);
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    let file_stem =
+        args.scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| scenario.name.clone());
+    let out = args.out.clone().unwrap_or_else(|| default_out(&file_stem, shard));
+    let expected = args.out.is_none().then_some(Expected { scenario: &scenario.name, file_stem: &file_stem });
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
     }
@@ -137,25 +158,28 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         runs_table: scenario.outputs.runs_table,
         chunk_size: CHUNK_SIZE,
     };
+    let Claimed { claim, published } = claim_out(&out)?;
+    if args.resume && published {
+        claim.release();
+        return Ok(format!(
+            "the interrupted run had already finished; its result is now in {}/ (nothing left to resume)",
+            out.display()
+        ));
+    }
+    // Under the lock, after recovery: nothing can change `out` meanwhile.
+    let prepared = check_out(&out, args.force, expected).and_then(|()| prepare_dir(&claim, args.resume, &meta, &bytes));
+    let (resumed, runs_len) = match prepared {
+        Ok(found) => found,
+        Err(e) => {
+            claim.release();
+            return Err(e);
+        }
+    };
+    let partial = claim.dir().to_path_buf();
     let model = Model::new(&scenario);
-    let chunks = match shard {
-        Some(s) => shard_chunks(scenario.runs, s.index, s.count),
-        None => 0..chunk_count(scenario.runs),
-    };
-    let partial = partial_dir(&out);
-    let fresh = || {
+    let state = resumed.unwrap_or_else(|| {
         BatchState::new(scenario.runs, chunks.clone(), model.trajectory_len(), Posture::count(scenario.partners.len()))
-    };
-    let resumed = if args.resume { Some(resume_state(&partial, &meta)?) } else { None };
-    claim_dir(&partial, !args.resume)?;
-    let (state, runs_len) = if let Some(found) = resumed {
-        found.unwrap_or_else(|| (fresh(), 0))
-    } else {
-        let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| AppError::Failed(e.to_string()))?;
-        write_file(&partial.join("checkpoint.json"), &meta_json).map_err(|e| io_err("cannot write", &partial, e))?;
-        write_file(&partial.join("scenario.toml"), &bytes).map_err(|e| io_err("cannot write", &partial, e))?;
-        (fresh(), 0)
-    };
+    });
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -205,19 +229,24 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         Ok(state) => state,
         Err(EngineError::Cancelled) => {
             let saved = read_checkpoint(&partial).map_or(0, |(s, _)| s.runs_done());
-            return Err(AppError::Interrupted(format!(
-                "interrupted: no result written; {saved} finished runs are checkpointed in {}. \
+            let (how, error): (_, fn(String) -> AppError) = if terminated() {
+                ("terminated (SIGTERM)", AppError::Terminated)
+            } else {
+                ("interrupted", AppError::Interrupted)
+            };
+            return Err(error(format!(
+                "{how}: no result written; {saved} finished runs are checkpointed in {}. \
                  Rerun the same command with --resume to continue.",
                 partial.display()
             )));
         }
-        Err(EngineError::Sink(e)) => return Err(io_err("cannot write into", &partial, e)),
+        Err(EngineError::Sink(e)) => return Err(resume_hint(io_err("cannot write into", &partial, e), &partial)),
         Err(e @ EngineError::NonFinite { .. }) => {
             let _ = fs::remove_dir_all(&partial);
             return Err(AppError::Failed(e.to_string()));
         }
     };
-    rows_file.sync_all().map_err(|e| io_err("cannot write", &rows_path, e))?;
+    rows_file.sync_all().map_err(|e| resume_hint(io_err("cannot write", &rows_path, e), &partial))?;
     drop(rows_file);
 
     // Runs computed by this invocation (a resumed run counts only its part).
@@ -249,26 +278,8 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         shard,
         resolved_scenario: crate::scenario::named::resolved_scenario(&scenario),
     };
-    match shard {
-        Some(_) => {
-            write_file(&partial.join("state.bin"), &state.encode()).map_err(|e| io_err("cannot write", &partial, e))?;
-            let json = serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Failed(e.to_string()))?;
-            write_file(&partial.join("manifest.json"), &json).map_err(|e| io_err("cannot write", &partial, e))?;
-        }
-        None => {
-            if scenario.outputs.runs_table {
-                assemble_runs_table(&partial, &model, &[&rows_path])
-                    .map_err(|e| io_err("cannot write runs.csv in", &partial, e))?;
-            }
-            let totals = Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures };
-            write_result(&partial, &model, totals, &manifest)?;
-            for name in ["runs.part", "checkpoint.bin", "checkpoint.json"] {
-                let _ = fs::remove_file(partial.join(name));
-            }
-        }
-    }
-    let _ = fs::remove_file(partial.join("checkpoint.bin"));
-    publish(&partial, &out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
+    write_outputs(&partial, &model, state, &manifest, &rows_path).map_err(|e| resume_hint(e, &partial))?;
+    claim.publish(&out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
     Ok(format!(
         "wrote {}/ ({} runs in {:.2} s: {:.0} runs/s, {:.1} M partner-steps/s, {} threads)",
         out.display(),
@@ -280,10 +291,86 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     ))
 }
 
+/// A write error during a run: add how to continue once it is fixed.
+fn resume_hint(e: AppError, partial: &Path) -> AppError {
+    match e {
+        AppError::Failed(m) => AppError::Failed(format!(
+            "{m}\nThe finished runs are checkpointed in {}: free some space if the disk is full, then rerun the \
+             same command with --resume to continue.",
+            partial.display()
+        )),
+        other => other,
+    }
+}
+
+/// Write the files of a finished batch into its working directory: a
+/// shard's state and manifest, or a result's tables, report and manifest.
+fn write_outputs(
+    partial: &Path,
+    model: &Model,
+    state: BatchState,
+    manifest: &Manifest,
+    rows_path: &Path,
+) -> Result<(), AppError> {
+    let write = |name: &str, bytes: &[u8]| {
+        write_file(&partial.join(name), bytes).map_err(|e| io_err("cannot write", &partial.join(name), e))
+    };
+    match manifest.shard {
+        Some(_) => {
+            write("state.bin", &state.encode())?;
+            write("manifest.json", &serde_json::to_vec_pretty(manifest).map_err(|e| AppError::Failed(e.to_string()))?)?;
+        }
+        None => {
+            if manifest.runs_table {
+                assemble_runs_table(partial, model, &[rows_path])
+                    .map_err(|e| io_err("cannot write runs.csv in", partial, e))?;
+            }
+            let totals = Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures };
+            write_result(partial, model, totals, manifest)?;
+            for name in ["runs.part", "checkpoint.json"] {
+                let _ = fs::remove_file(partial.join(name));
+            }
+        }
+    }
+    let _ = fs::remove_file(partial.join("checkpoint.bin"));
+    Ok(())
+}
+
+/// Make the claimed working directory ready: for a fresh run, empty it and
+/// record what the batch is; for `--resume`, check that it holds only this
+/// user's regular files and read its checkpoint. Returns the checkpointed
+/// state (if any) and the length of `runs.part` it matches.
+fn prepare_dir(
+    claim: &Claim,
+    resume: bool,
+    meta: &CheckpointMeta,
+    scenario_bytes: &[u8],
+) -> Result<(Option<BatchState>, u64), AppError> {
+    let partial = claim.dir();
+    if resume {
+        claim.check_own_files().map_err(|e| super::claim_error(partial, e))?;
+        return Ok(resume_state(partial, meta)?.map_or((None, 0), |(s, len)| (Some(s), len)));
+    }
+    claim.clear().map_err(|e| io_err("cannot empty", partial, e))?;
+    let meta_json = serde_json::to_vec_pretty(meta).map_err(|e| AppError::Failed(e.to_string()))?;
+    for (name, bytes) in [("checkpoint.json", meta_json.as_slice()), ("scenario.toml", scenario_bytes)] {
+        write_file(&partial.join(name), bytes).map_err(|e| io_err("cannot write", &partial.join(name), e))?;
+    }
+    Ok((None, 0))
+}
+
 fn open_rows(path: &Path, keep: u64) -> Result<File, AppError> {
-    let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| io_err("cannot open", path, e))?;
+    let file = open_nofollow(path, OpenOptions::new().create(true).append(true))
+        .map_err(|e| io_err("cannot open", path, e))?;
     file.set_len(keep).map_err(|e| io_err("cannot truncate", path, e))?;
     Ok(file)
+}
+
+/// Read a working file without following a link.
+fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_nofollow(path, OpenOptions::new().read(true))?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn write_checkpoint(dir: &Path, state: &BatchState, rows_len: u64) -> std::io::Result<()> {
@@ -295,7 +382,7 @@ fn write_checkpoint(dir: &Path, state: &BatchState, rows_len: u64) -> std::io::R
 }
 
 fn read_checkpoint(dir: &Path) -> Result<(BatchState, u64), String> {
-    let bytes = fs::read(dir.join("checkpoint.bin")).map_err(|e| e.to_string())?;
+    let bytes = read_own(&dir.join("checkpoint.bin")).map_err(|e| e.to_string())?;
     if bytes.len() < 40 {
         return Err("checkpoint too short".into());
     }
@@ -312,7 +399,7 @@ fn read_checkpoint(dir: &Path) -> Result<(BatchState, u64), String> {
 /// before its first checkpoint (then it starts over in place).
 fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchState, u64)>, AppError> {
     let meta_path = partial.join("checkpoint.json");
-    let text = fs::read(&meta_path).map_err(|_| {
+    let text = read_own(&meta_path).map_err(|_| {
         AppError::Invalid(format!(
             "--resume: no interrupted run to resume ({} not found); run without --resume",
             meta_path.display()
@@ -324,11 +411,13 @@ fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchSt
             meta_path.display()
         ))
     })?;
-    if &saved != meta {
+    let differs = setting_changes(&saved, meta);
+    if !differs.is_empty() {
         return Err(AppError::Invalid(format!(
-            "--resume: the interrupted run in {} was made with different settings (scenario file, seed, runs, shard, runs table or engine version); \
-             run without --resume to start over",
-            partial.display()
+            "--resume: the interrupted run in {} was made with different settings: {}. \
+             Resume with the old settings, or run without --resume to start over",
+            partial.display(),
+            differs.join("; ")
         )));
     }
     if !partial.join("checkpoint.bin").exists() {
@@ -340,5 +429,62 @@ fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchSt
             "--resume: cannot read the checkpoint in {}: {e}; run without --resume",
             partial.display()
         ))),
+    }
+}
+
+/// Each setting that differs between a checkpoint and this command, as
+/// `name old -> new`.
+pub fn setting_changes(old: &CheckpointMeta, new: &CheckpointMeta) -> Vec<String> {
+    let shard = |s: &Option<ShardInfo>| s.map_or_else(|| "none".to_string(), |s| format!("{}/{}", s.index, s.count));
+    let short = |h: &str| h.chars().take(12).collect::<String>();
+    let mut changes = Vec::new();
+    let mut check = |name: &str, a: String, b: String| {
+        if a != b {
+            changes.push(format!("{name} {a} -> {b}"));
+        }
+    };
+    check("scenario file (SHA-256)", short(&old.scenario_sha256), short(&new.scenario_sha256));
+    check("--seed", old.seed.to_string(), new.seed.to_string());
+    check("--runs", old.runs.to_string(), new.runs.to_string());
+    check("--shard", shard(&old.shard), shard(&new.shard));
+    check("runs table", old.runs_table.to_string(), new.runs_table.to_string());
+    check("engine version", old.engine_version.clone(), new.engine_version.clone());
+    check("format version", old.format_version.to_string(), new.format_version.to_string());
+    check("chunk size", old.chunk_size.to_string(), new.chunk_size.to_string());
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_capped_by_chunks_and_cores_with_a_warning() {
+        assert_eq!(effective_threads(None, 100, 2), (2, None));
+        assert_eq!(effective_threads(None, 1, 8), (1, None));
+        assert_eq!(effective_threads(Some(3), 100, 2), (3, None));
+        let (t, w) = effective_threads(Some(10_000), 2, 2);
+        assert_eq!(t, 2);
+        assert!(w.unwrap().contains("only 2 chunks"));
+        let (t, w) = effective_threads(Some(10_000), 100_000, 2);
+        assert_eq!(t, 8);
+        assert!(w.unwrap().contains("4 threads per core on 2 cores"));
+    }
+
+    #[test]
+    fn changed_settings_are_named_with_old_and_new_values() {
+        let old = CheckpointMeta {
+            engine_version: "0.2.0".into(),
+            format_version: 1,
+            scenario_sha256: "aaaaaaaaaaaaaaaa".into(),
+            seed: 7,
+            runs: 600,
+            shard: None,
+            runs_table: true,
+            chunk_size: 256,
+        };
+        assert!(setting_changes(&old, &old).is_empty());
+        let new = CheckpointMeta { seed: 8, runs: 1000, shard: Some(ShardInfo { index: 1, count: 2 }), ..old.clone() };
+        assert_eq!(setting_changes(&old, &new), ["--seed 7 -> 8", "--runs 600 -> 1000", "--shard none -> 1/2"]);
     }
 }
