@@ -15,5 +15,6 @@ pub mod compare;
 pub mod engine;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod scenario;
 pub mod stats;
