@@ -1,4 +1,4 @@
-//! The command line: `hedgesim run | validate | compare | merge | bench`.
+//! The command line: `hedgesim run | validate | compare | merge | bench | report`.
 
 use std::path::PathBuf;
 
@@ -48,6 +48,14 @@ pub enum Command {
     Merge(MergeArgs),
     /// Measure throughput at several thread counts.
     Bench(BenchArgs),
+    /// Write an HTML report with charts: of one result, or one page across several.
+    ///
+    /// With one RESULT_DIR: rebuilds its report.html and charts/ (for
+    /// results written by older versions), or writes them into --out. With
+    /// several: one page with, per metric, a table of the values at the
+    /// horizon ranked by mean beside small multiples of the fans, written to
+    /// --out (default results/report/).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +133,20 @@ pub struct CompareArgs {
     /// Also write compare.csv, compare.json and compare.md into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result directories written by `run`, `merge` (or older versions).
+    #[arg(required = true, value_name = "RESULT_DIR")]
+    pub results: Vec<PathBuf>,
+    /// Where to write report.html and charts/ (default: the result itself,
+    /// or results/report/ for several results).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only these metrics (`trade_share`) or cells (`trade_share.RU`); repeatable.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod compare;
 pub mod finish;
 pub mod merge;
+pub mod report;
 pub mod run;
 
 use std::path::{Path, PathBuf};

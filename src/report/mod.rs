@@ -131,6 +131,32 @@ impl ScenarioInfo {
         }
     }
 
+    /// From a manifest alone (when the scenario copy cannot be read):
+    /// partners and groups by id, no events.
+    pub fn from_manifest(m: &Manifest) -> ScenarioInfo {
+        let subjects = |ids: &[String], group: bool| {
+            ids.iter()
+                .zip(palette::assign(ids))
+                .map(|(id, colour)| Subject {
+                    id: id.clone(),
+                    name: if group { id.replace('_', " ") } else { id.clone() },
+                    group: if group { id.clone() } else { String::new() },
+                    colour,
+                })
+                .collect()
+        };
+        ScenarioInfo {
+            name: m.scenario.clone(),
+            description: String::new(),
+            hedger: String::new(),
+            base_year: f64::from(m.base_year),
+            horizon: f64::from(m.horizon),
+            partners: subjects(&m.partners, false),
+            groups: subjects(&m.groups, true),
+            events: Vec::new(),
+        }
+    }
+
     fn partner(&self, id: &str) -> Option<&Subject> {
         self.partners.iter().find(|p| p.id == id)
     }
