@@ -124,7 +124,7 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
                 let (px, py) = chart.backend_coord(&(start, y0 + h));
                 root.draw_text(
                     &format!("hazard: {}", truncate(&name, 40)),
-                    &font(12.0, (0x8a, 0x5a, 0x00), HPos::Left, VPos::Bottom),
+                    &font(14.0, (0x8a, 0x5a, 0x00), HPos::Left, VPos::Bottom),
                     (px + 3, py - 1),
                 )
                 .map_err(err)
@@ -134,7 +134,7 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
             scheduled += 1;
             layers.push(Layer::new("event scheduled", &e.name, move |chart, root| {
                 chart
-                    .draw_series(std::iter::once(Rectangle::new([(start, y.0), (end, y.1)], rgb(GREY).mix(0.14).filled())))
+                    .draw_series(std::iter::once(Rectangle::new([(start, y.0), (end, y.1)], rgb(GREY).mix(0.09).filled())))
                     .map_err(err)?;
                 chart
                     .draw_series(std::iter::once(PathElement::new(vec![(start, y.0), (start, y.1)], rgb(GREY).stroke_width(1))))
@@ -142,8 +142,8 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
                 let (px, py) = chart.backend_coord(&(start, y.1));
                 root.draw_text(
                     &truncate(&name, 44),
-                    &font(12.0, (0x44, 0x44, 0x44), HPos::Left, VPos::Top),
-                    (px + 4, py + 3 + 15 * row as i32),
+                    &font(14.0, (0x44, 0x44, 0x44), HPos::Left, VPos::Top),
+                    (px + 4, py + 3 + 17 * row as i32),
                 )
                 .map_err(err)
             }));
@@ -157,7 +157,7 @@ fn headroom(events: &[EventMark], y: (f64, f64)) -> (f64, f64) {
     let rows = events.iter().filter(|e| !e.hazard).count().min(3);
     let hazards = events.iter().filter(|e| e.hazard).count();
     let span = y.1 - y.0;
-    (y.0 - span * 0.05 * hazards as f64, y.1 + span * 0.09 * rows as f64)
+    (y.0 - span * 0.07 * hazards as f64, y.1 + span * 0.1 * rows as f64)
 }
 
 fn event_legend(events: &[EventMark]) -> Vec<LegendItem> {
@@ -235,7 +235,7 @@ pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
             .draw_series(DashedLineSeries::new(vec![(base, y.0), (base, y.1)], 4, 4, rgb(INK).stroke_width(1)))
             .map_err(err)?;
         let (px, py) = chart.backend_coord(&(base, (y.0 + y.1) / 2.0));
-        let style = font(12.0, INK, HPos::Center, VPos::Bottom).transform(FontTransform::Rotate270);
+        let style = font(13.0, INK, HPos::Center, VPos::Top).transform(FontTransform::Rotate270);
         root.draw_text(&format!("base year {base}"), &style, (px - 3, py)).map_err(err)
     }));
     legend.extend(event_legend(spec.events));
@@ -243,7 +243,12 @@ pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
         .iter()
         .map(|&(lo, hi)| format!("{}-{}", level_name(s.quantiles[lo].0), level_name(s.quantiles[hi].0)))
         .collect();
-    let desc = format!(
+    let desc = if spec.small {
+        format!("{}: mean at the horizon {}.", spec.title, cell(s.mean.get(last).copied().unwrap_or(f64::NAN)))
+    } else {
+        String::new()
+    };
+    let desc = if spec.small { desc } else { format!(
         "Fan chart of {} over {}-{}: {} quantile band(s) ({}), median and mean across runs; mean at the horizon {}.",
         spec.title,
         years.0,
@@ -251,7 +256,7 @@ pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
         pairs.len(),
         bands.join(", "),
         cell(s.mean.get(last).copied().unwrap_or(f64::NAN))
-    );
+    ) };
     let svg = draw_chart(&spec.file, &frame, &desc, layers, if spec.small { &[] } else { &legend })?;
     let mut table = Table { columns: vec!["year".into(), "mean".into(), "95% CI of mean".into()], rows: Vec::new() };
     table.columns.extend(s.quantiles.iter().map(|(l, _)| level_name(*l)));
@@ -331,9 +336,9 @@ pub struct IntervalRow {
 fn row_frame(title: &str, rows: usize, x: (f64, f64), x_desc: &str) -> Frame {
     Frame {
         width: 760,
-        height: (110 + 30 * rows as u32).max(200),
+        height: 110 + 36 * rows as u32,
         legend_width: 0,
-        y_label_width: 230,
+        y_label_width: 250,
         x,
         y: (-0.6, rows as f64 - 0.4),
         x_desc: x_desc.into(),
@@ -351,7 +356,7 @@ fn row_labels(rows: Vec<String>) -> Layer<'static> {
         let n = rows.len();
         for (i, label) in rows.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(x0, (n - 1 - i) as f64));
-            root.draw_text(&truncate(label, 34), &font(13.0, INK, HPos::Right, VPos::Center), (px - 8, py)).map_err(err)?;
+            root.draw_text(&truncate(label, 30), &font(15.0, INK, HPos::Right, VPos::Center), (px - 8, py)).map_err(err)?;
         }
         Ok(())
     })
@@ -383,13 +388,17 @@ pub fn bars(file: &str, title: &str, x_desc: &str, rows: &[IntervalRow], x: (f64
         let right = r.ci.map_or(v, |c| c.1);
         layers.push(Layer::new("bar", &r.label, move |chart, root| {
             chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, yv - 0.32), (v, yv + 0.32)], rgb(c).mix(0.85).filled())))
+                .draw_series(std::iter::once(Rectangle::new([(0.0, yv - 0.22), (v, yv + 0.22)], rgb(c).mix(0.85).filled())))
                 .map_err(err)?;
-            let (px, py) = chart.backend_coord(&(right, yv));
-            let inside = right > x.0 + (x.1 - x.0) * 0.7;
-            let anchor = if inside { HPos::Right } else { HPos::Left };
-            let (dx, dy) = if inside { (-6, -12) } else { (8, 0) };
-            root.draw_text(&text, &font(12.0, INK, anchor, VPos::Center), (px + dx, py + dy)).map_err(err)
+            // The value goes right of the interval, or above the bar's
+            // start when the interval reaches the right edge.
+            if right > x.0 + (x.1 - x.0) * 0.7 {
+                let (px, py) = chart.backend_coord(&(x.0, yv + 0.22));
+                root.draw_text(&text, &font(14.0, INK, HPos::Left, VPos::Bottom), (px + 4, py - 2)).map_err(err)
+            } else {
+                let (px, py) = chart.backend_coord(&(right, yv));
+                root.draw_text(&text, &font(14.0, INK, HPos::Left, VPos::Center), (px + 8, py)).map_err(err)
+            }
         }));
         if let Some((lo, hi)) = r.ci {
             layers.push(whisker(lo, hi, yv, INK));
@@ -510,18 +519,18 @@ pub fn overlaid_fans(
     let frame = Frame::time(title, (sa.0.min(sb.0), sa.1.max(sb.1)), y, y_desc);
     let mut layers = Vec::new();
     let mut legend = Vec::new();
-    for (side, (name, s), c) in [("side-a", a, SIDE_A), ("side-b", b, SIDE_B)] {
+    for (side, key, (name, s), c) in [("side-a", "A", a, SIDE_A), ("side-b", "B", b, SIDE_B)] {
         if let Some(&(lo, hi)) = band_pairs(s).first() {
             let poly = band_polygon(&s.years, &s.quantiles[lo].1, &s.quantiles[hi].1);
             let band = format!("{}-{}", level_name(s.quantiles[lo].0), level_name(s.quantiles[hi].0));
-            legend.push(LegendItem { label: format!("{} {band}", truncate(name, 12)), colour: c, key: Key::Swatch(0.25) });
+            legend.push(LegendItem { label: format!("{key} {band}"), colour: c, key: Key::Swatch(0.25) });
             layers.push(Layer::new(&format!("band {side}"), name, move |chart, _| {
                 chart.draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(0.25).filled()))).map(|_| ()).map_err(err)
             }));
         }
         let centre = s.quantile(0.5).unwrap_or(&s.mean);
         let pts = points(&s.years, centre);
-        legend.push(LegendItem { label: format!("{} median", truncate(name, 12)), colour: c, key: Key::Line });
+        legend.push(LegendItem { label: format!("{key} median"), colour: c, key: Key::Line });
         layers.push(Layer::new(&format!("median {side}"), name, move |chart, _| {
             chart.draw_series(LineSeries::new(pts.clone(), rgb(c).stroke_width(3))).map(|_| ()).map_err(err)
         }));

@@ -620,11 +620,12 @@ pub fn multi_report(results: &[ResultEntry], metrics: &[MetricKey]) -> Result<Re
             let m = |s: &data::Series| s.mean.last().copied().unwrap_or(f64::NAN);
             m(b.1).total_cmp(&m(a.1))
         });
-        let mut table = Table { columns: vec!["rank".into(), "scenario".into()], rows: Vec::new() };
-        table.columns.extend(horizon_columns().into_iter().skip(1));
+        let mut table = Table { columns: ["rank", "scenario", "mean", "95% CI", "p05", "p95"].map(String::from).to_vec(), rows: Vec::new() };
         for (i, (r, s)) in ranked.iter().enumerate() {
             let mut row = vec![(i + 1).to_string()];
-            row.extend(horizon_row(&r.label, s));
+            let mut cells = horizon_row(&r.label, s);
+            cells.remove(4);
+            row.extend(cells);
             table.rows.push(row);
         }
         let y = svg::padded_range(present.iter().flat_map(|(_, s)| charts::fan_values(s)));

@@ -67,9 +67,9 @@ impl Frame {
         Frame {
             width: 760,
             height: 380,
-            legend_width: 190,
-            y_label_width: 64,
-            x: (years.0 - 0.5, years.1 + 0.5),
+            legend_width: 200,
+            y_label_width: 70,
+            x: (years.0 - 0.9, years.1 + 0.5),
             y,
             x_desc: "year".into(),
             y_desc: y_desc.into(),
@@ -185,8 +185,8 @@ fn render_layer(frame: &Frame, axes: bool, draw: &Draw<'_>) -> Result<String, St
             let mut mesh = chart.configure_mesh();
             mesh.x_desc(frame.x_desc.as_str())
                 .y_desc(frame.y_desc.as_str())
-                .axis_desc_style(("sans-serif", 15))
-                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 17))
+                .label_style(("sans-serif", 15))
                 .bold_line_style(RGBColor(225, 225, 225))
                 .light_line_style(TRANSPARENT)
                 .y_label_formatter(&y_fmt)
@@ -197,7 +197,7 @@ fn render_layer(frame: &Frame, axes: bool, draw: &Draw<'_>) -> Result<String, St
                 XAxis::Numbers => mesh.x_label_formatter(&num_fmt),
             };
             mesh.draw().map_err(p)?;
-            root.draw_text(&frame.title, &font(17.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Top), (10, 8))
+            root.draw_text(&frame.title, &font(19.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Top), (10, 8))
                 .map_err(p)?;
         }
         draw(&mut chart, &root)?;
@@ -254,9 +254,9 @@ pub fn draw_chart(
 }
 
 fn draw_legend(root: &Area<'_>, items: &[LegendItem], x0: i32) -> Result<(), String> {
-    let style = font(13.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Center);
+    let style = font(15.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Center);
     for (i, item) in items.iter().enumerate() {
-        let y = 48 + 20 * i as i32;
+        let y = 48 + 22 * i as i32;
         let c = rgb(item.colour);
         match item.key {
             Key::Swatch(alpha) => {
@@ -269,7 +269,7 @@ fn draw_legend(root: &Area<'_>, items: &[LegendItem], x0: i32) -> Result<(), Str
                 .map_err(p)?,
             Key::Dot => root.draw(&Circle::new((x0 + 11, y), 5, c.filled())).map_err(p)?,
         }
-        root.draw_text(&truncate(&item.label, 22), &style, (x0 + 28, y)).map_err(p)?;
+        root.draw_text(&truncate(&item.label, 21), &style, (x0 + 28, y)).map_err(p)?;
     }
     Ok(())
 }
