@@ -117,6 +117,13 @@ pub struct Summary {
 impl Summary {
     /// Parse `summary.csv` (docs/outputs.md).
     pub fn parse(text: &str) -> Result<Summary, TableError> {
+        Summary::parse_metrics(text, &|_| true)
+    }
+
+    /// Parse only the rows of the metrics `keep` accepts (the others are
+    /// skipped before their numbers are read: a run's report needs about a
+    /// fifth of the baseline's cells).
+    pub fn parse_metrics(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Summary, TableError> {
         let t = Csv::parse("summary.csv", text)?;
         let (year, metric, subject, mean) = (t.column("year")?, t.column("metric")?, t.column("subject")?, t.column("mean")?);
         let (lo, hi) = (t.optional_column("ci95_low"), t.optional_column("ci95_high"));
@@ -124,6 +131,9 @@ impl Summary {
             t.header.iter().enumerate().filter_map(|(i, h)| quantile_level(h).map(|l| (i, l))).collect();
         let mut summary = Summary::default();
         for row in &t.rows {
+            if !keep(t.text(row, metric)) {
+                continue;
+            }
             let key = (t.text(row, metric).to_string(), t.text(row, subject).to_string());
             let next = summary.series.len();
             let slot = *summary.index.entry(key.clone()).or_insert(next);
@@ -451,6 +461,9 @@ mod tests {
         assert_eq!(ru.years, vec![2023.0, 2024.0]);
         assert_eq!(ru.quantile(0.95), Some(&[0.4, 0.5][..]));
         assert_eq!(s.get("hhi", "").unwrap().ci95, vec![None, Some((0.2, 0.3))]);
+        let only = Summary::parse_metrics(text, &|m| m == "hhi").unwrap();
+        assert_eq!(only.series.len(), 1);
+        assert!(only.get("trade_share", "RU").is_none());
     }
 
     #[test]

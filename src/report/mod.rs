@@ -201,6 +201,11 @@ impl ScenarioInfo {
 
 const HEDGING: Rgb = (0x55, 0x55, 0x55);
 
+/// The metrics a run's report draws (the others need not be parsed).
+pub fn run_report_metric(metric: &str) -> bool {
+    matches!(metric, "trade_share" | "group_share" | "strategic_space" | "hhi" | "coercion_events_total" | "posture_share")
+}
+
 /// The y-axis title (with units) of a metric.
 pub fn unit(metric: &str) -> &str {
     match metric {
