@@ -21,7 +21,8 @@ const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 /// A synthetic summary.csv: `cells` (metric, subject, base value, drift)
 /// over 2023..=2030 at one step a year, quantiles spread around the mean.
 fn summary_csv(cells: &[(&str, &str, f64, f64)]) -> String {
-    let mut out = String::from("step,year,metric,subject,n,mean,sd,se,ci95_low,ci95_high,min,max,p05,p25,p50,p75,p95\n");
+    let mut out =
+        String::from("step,year,metric,subject,n,mean,sd,se,ci95_low,ci95_high,min,max,p05,p25,p50,p75,p95\n");
     for step in 0..=7 {
         for (metric, subject, base, drift) in cells {
             let mean = base + drift * step as f64;
@@ -95,7 +96,8 @@ fn manifest() -> Manifest {
     .unwrap()
 }
 
-const OUTCOMES: &str = "posture,count,share,ci95_low,ci95_high\nhedging,80,0.8,0.71,0.87\ndependent:CN,20,0.2,0.13,0.29\n";
+const OUTCOMES: &str =
+    "posture,count,share,ci95_low,ci95_high\nhedging,80,0.8,0.71,0.87\ndependent:CN,20,0.2,0.13,0.29\n";
 
 fn parse(svg: &str) -> roxmltree::Document<'_> {
     roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("not well-formed SVG ({e}):\n{svg}"))
@@ -149,7 +151,10 @@ fn assert_inside(doc: &roxmltree::Document<'_>, classes: &[&str], name: &str) {
     for class in classes {
         for layer in layers(doc, class) {
             for (x, y) in vertices(layer) {
-                assert!(x >= x0 - 1.0 && x <= x1 + 1.0 && y >= y0 - 1.0 && y <= y1 + 1.0, "{name}: {class} point ({x}, {y}) outside the axes {x0},{y0}..{x1},{y1}");
+                assert!(
+                    x >= x0 - 1.0 && x <= x1 + 1.0 && y >= y0 - 1.0 && y <= y1 + 1.0,
+                    "{name}: {class} point ({x}, {y}) outside the axes {x0},{y0}..{x1},{y1}"
+                );
             }
         }
     }
@@ -204,7 +209,11 @@ fn fans_hold_nested_bands_median_mean_and_events() {
     assert_inside(&doc, &["band", "median"], &fan.file);
     // Years on the time axis.
     let axes = layers(&doc, "axes")[0];
-    let labels: Vec<String> = axes.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text().map(|t| t.trim().to_string())).collect();
+    let labels: Vec<String> = axes
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .collect();
     assert!(labels.iter().any(|l| l == "2024") && labels.iter().any(|l| l == "year"), "{labels:?}");
 }
 
@@ -308,7 +317,15 @@ fn compare_forest_marks_significant_rows_and_overlays_fans() {
     let b_cells: Vec<_> = CELLS.iter().map(|c| (c.0, c.1, c.2 + 0.05, c.3)).collect();
     let b = Summary::parse(&summary_csv(&b_cells)).unwrap();
     let info = info();
-    let r = report::compare_report(&CompareInputs { name_a: "base", name_b: "alt", diffs: &diffs, summary_a: &a, summary_b: &b, info: &info }).unwrap();
+    let r = report::compare_report(&CompareInputs {
+        name_a: "base",
+        name_b: "alt",
+        diffs: &diffs,
+        summary_a: &a,
+        summary_b: &b,
+        info: &info,
+    })
+    .unwrap();
     let forest = r.charts.iter().find(|c| c.file == "forest-shares.svg").unwrap();
     let doc = parse(&forest.svg);
     assert_eq!(layers(&doc, "point significant").len(), 3, "hhi, RU, CN");
@@ -324,7 +341,8 @@ fn compare_forest_marks_significant_rows_and_overlays_fans() {
     let counts = r.charts.iter().find(|c| c.file == "forest-coercion.svg").unwrap();
     assert_eq!(layers(&parse(&counts.svg), "point significant").len(), 1);
     // Overlaid fans for the metrics that differ most, significant first: RU's share (|g| = 2) leads.
-    let fans: Vec<&str> = r.charts.iter().filter(|c| c.file.starts_with("compare-fan-")).map(|c| c.file.as_str()).collect();
+    let fans: Vec<&str> =
+        r.charts.iter().filter(|c| c.file.starts_with("compare-fan-")).map(|c| c.file.as_str()).collect();
     assert_eq!(fans.first(), Some(&"compare-fan-trade_share-RU.svg"), "{fans:?}");
     let doc = parse(&r.charts.iter().find(|c| c.file == "compare-fan-trade_share-RU.svg").unwrap().svg);
     assert_eq!(layers(&doc, "band side-a").len(), 1);
@@ -349,7 +367,8 @@ fn many_results_are_ranked_with_fans_on_one_axis() {
     assert_eq!(r.charts.len(), 6, "one small fan per result and metric");
     // Ranked by mean at the horizon, highest first.
     let html = &r.html;
-    let (h, m, l) = (html.find("<td>high</td>").unwrap(), html.find("<td>mid</td>").unwrap(), html.find("<td>low</td>").unwrap());
+    let (h, m, l) =
+        (html.find("<td>high</td>").unwrap(), html.find("<td>mid</td>").unwrap(), html.find("<td>low</td>").unwrap());
     assert!(h < m && m < l);
     // Small multiples share the y axis: identical axes layers within a metric.
     let axes = |file: &str| {
@@ -381,7 +400,14 @@ fn explore_charts_from_issue_10_tables() {
     let discovery = "kind,step,coverage,density,mass,restricted,parameter,low,high\n\
                      peel,0,1,0.2,1,0,,,\npeel,1,0.95,0.3,0.6,1,,,\npeel,2,0.8,0.6,0.3,2,,,\npeel,3,0.4,0.9,0.1,2,,,\n\
                      box,2,,,,,a,0.4,1\nbox,2,,,,,b,2,4\n";
-    let r = report::explore_report_from_texts("exp <1>", Some(SOBOL), Some(design), Some(points), Some(("y > 0.5", discovery))).unwrap();
+    let r = report::explore_report_from_texts(
+        "exp <1>",
+        Some(SOBOL),
+        Some(design),
+        Some(points),
+        Some(("y > 0.5", discovery)),
+    )
+    .unwrap();
     let sobol: Vec<_> = r.charts.iter().filter(|c| c.file.starts_with("sobol-")).collect();
     assert_eq!(sobol.len(), 2, "one chart per outcome");
     let doc = parse(&sobol[0].svg);
@@ -431,7 +457,10 @@ fn run_writes_the_report_and_its_charts() {
     run(&two, &["--threads", "3"]);
     let html = fs::read_to_string(one.join("report.html")).unwrap();
     assert!(html.contains("hedgesim result: tiny"));
-    let charts: Vec<String> = fs::read_dir(one.join("charts")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let charts: Vec<String> = fs::read_dir(one.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(charts.contains(&"fan-trade_share-RU.svg".to_string()), "{charts:?}");
     assert!(charts.contains(&"fan-strategic_space.svg".to_string()), "{charts:?}");
     for c in &charts {
@@ -458,18 +487,41 @@ fn report_rebuilds_one_result_and_compares_many() {
     assert_eq!(fs::read(a.join("report.html")).unwrap(), before, "rebuilt report equals the one written by run");
 
     let page = tmp.path().join("page");
-    hedgesim().arg("report").arg(&a).arg(&b).arg("--out").arg(&page).args(["--metric", "trade_share.CN", "--metric", "hhi"]).assert().success();
+    hedgesim()
+        .arg("report")
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(&page)
+        .args(["--metric", "trade_share.CN", "--metric", "hhi"])
+        .assert()
+        .success();
     let html = fs::read_to_string(page.join("report.html")).unwrap();
     assert!(html.contains("a</td>") || html.contains("tiny"), "{html}");
     assert_eq!(fs::read_dir(page.join("charts")).unwrap().count(), 4, "2 results x 2 metrics");
 
-    hedgesim().arg("report").arg(&a).arg("--out").arg(&page).args(["--metric", "nonsense"]).assert().code(2).stderr(contains("--metric nonsense"));
+    hedgesim()
+        .arg("report")
+        .arg(&a)
+        .arg("--out")
+        .arg(&page)
+        .args(["--metric", "nonsense"])
+        .assert()
+        .code(2)
+        .stderr(contains("--metric nonsense"));
     hedgesim().arg("report").arg(tmp.path().join("missing")).assert().code(2).stderr(contains("not a directory"));
     // A report.html that hedgesim did not write is never overwritten.
     let foreign = tmp.path().join("foreign");
     fs::create_dir(&foreign).unwrap();
     fs::write(foreign.join("report.html"), "mine").unwrap();
-    hedgesim().arg("report").arg(&a).arg("--out").arg(&foreign).assert().code(2).stderr(contains("not written by hedgesim"));
+    hedgesim()
+        .arg("report")
+        .arg(&a)
+        .arg("--out")
+        .arg(&foreign)
+        .assert()
+        .code(2)
+        .stderr(contains("not written by hedgesim"));
     assert_eq!(fs::read_to_string(foreign.join("report.html")).unwrap(), "mine");
 }
 

@@ -21,7 +21,6 @@ use crate::report::{
 };
 use crate::scenario::{Scenario, parse_scenario};
 
-
 fn failed(e: ReportError) -> AppError {
     AppError::Failed(format!("cannot build the report: {e}"))
 }
@@ -58,7 +57,10 @@ pub fn write_report(dir: &Path, report: &Report, sync: bool) -> Result<(), AppEr
     let synced: Vec<std::io::Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> =
             files.iter().map(|(_, tmp, _)| scope.spawn(move || fs::File::open(tmp)?.sync_all())).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("sync thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("sync thread panicked"))))
+            .collect()
     });
     for ((path, tmp, _), result) in files.iter().zip(synced) {
         result.map_err(|e| io_err("cannot write", path, e))?;
@@ -80,9 +82,11 @@ pub fn write_run_report(
     outcomes_csv: &str,
 ) -> Result<(), AppError> {
     let info = ScenarioInfo::from_scenario(scenario);
-    let summary = Summary::parse_metrics(summary_csv, &crate::report::run_report_metric).map_err(|e| failed(e.into()))?;
+    let summary =
+        Summary::parse_metrics(summary_csv, &crate::report::run_report_metric).map_err(|e| failed(e.into()))?;
     let outcomes = data::parse_outcomes(outcomes_csv).map_err(|e| failed(e.into()))?;
-    let report = run_report(&RunInputs { info: &info, manifest, summary: &summary, outcomes: &outcomes }).map_err(failed)?;
+    let report =
+        run_report(&RunInputs { info: &info, manifest, summary: &summary, outcomes: &outcomes }).map_err(failed)?;
     write_report(dir, &report, false)
 }
 
@@ -97,12 +101,8 @@ struct Loaded {
 
 fn read_text(dir: &Path, name: &str, what: &str) -> Result<String, AppError> {
     let path = dir.join(name);
-    fs::read_to_string(&path).map_err(|e| {
-        AppError::Invalid(format!(
-            "{}: cannot read {name} ({e}); {what}",
-            dir.display()
-        ))
-    })
+    fs::read_to_string(&path)
+        .map_err(|e| AppError::Invalid(format!("{}: cannot read {name} ({e}); {what}", dir.display())))
 }
 
 /// Read a result directory: manifest, scenario copy, summary (outcomes if
@@ -118,8 +118,9 @@ fn load_with(dir: &Path, lenient: bool) -> Result<Loaded, AppError> {
     if !dir.is_dir() {
         return Err(AppError::Invalid(format!("{}: not a directory; {hint}", dir.display())));
     }
-    let manifest: Manifest = serde_json::from_str(&read_text(dir, "manifest.json", hint)?)
-        .map_err(|e| AppError::Invalid(format!("{}: manifest.json is unreadable ({e}); {hint}", dir.join("manifest.json").display())))?;
+    let manifest: Manifest = serde_json::from_str(&read_text(dir, "manifest.json", hint)?).map_err(|e| {
+        AppError::Invalid(format!("{}: manifest.json is unreadable ({e}); {hint}", dir.join("manifest.json").display()))
+    })?;
     if manifest.shard.is_some() {
         return Err(AppError::Invalid(format!(
             "{}: a shard directory; merge the shards with `hedgesim merge` and report on the merged result",
@@ -198,7 +199,8 @@ pub fn report(args: &ReportArgs) -> Result<String, AppError> {
     let report = if loaded.len() == 1 && args.metrics.is_empty() {
         let l = &loaded[0];
         let text = l.outcomes_csv.as_deref().unwrap_or("posture,count,share,ci95_low,ci95_high\n");
-        let outcomes = data::parse_outcomes(text).map_err(|e| AppError::Invalid(format!("{}: {e}", l.dir.display())))?;
+        let outcomes =
+            data::parse_outcomes(text).map_err(|e| AppError::Invalid(format!("{}: {e}", l.dir.display())))?;
         run_report(&RunInputs { info: &l.info, manifest: &l.manifest, summary: &l.summary, outcomes: &outcomes })
     } else {
         let names: Vec<String> = loaded.iter().map(|l| l.info.name.clone()).collect();

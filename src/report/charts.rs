@@ -10,7 +10,9 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::data::{Discovery, MorrisIndex, Series, SobolIndex};
 use super::palette::{GREY, OKABE_ITO, Rgb, SIDE_A, SIDE_B};
-use super::svg::{ChartError, Frame, Key, Layer, LegendItem, XAxis, draw_chart, font, padded_range, rgb, tick, truncate};
+use super::svg::{
+    ChartError, Frame, Key, Layer, LegendItem, XAxis, draw_chart, font, padded_range, rgb, tick, truncate,
+};
 
 /// A drawn chart and the numbers behind it.
 #[derive(Debug, Clone)]
@@ -43,7 +45,8 @@ pub struct EventMark {
 
 /// A safe file-name fragment: `[A-Za-z0-9_-]`, other characters as `_`.
 pub fn slug(text: &str) -> String {
-    let s: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let s: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     if s.is_empty() { "_".into() } else { s }
 }
 
@@ -119,7 +122,10 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
             let y0 = y.0 + h * (0.3 + 1.4 * k as f64);
             layers.push(Layer::new("event hazard", &e.name, move |chart, root| {
                 chart
-                    .draw_series(std::iter::once(Rectangle::new([(start, y0), (end, y0 + h)], rgb(HAZARD).mix(0.45).filled())))
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(start, y0), (end, y0 + h)],
+                        rgb(HAZARD).mix(0.45).filled(),
+                    )))
                     .map_err(err)?;
                 let (px, py) = chart.backend_coord(&(start, y0 + h));
                 root.draw_text(
@@ -134,10 +140,16 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
             scheduled += 1;
             layers.push(Layer::new("event scheduled", &e.name, move |chart, root| {
                 chart
-                    .draw_series(std::iter::once(Rectangle::new([(start, y.0), (end, y.1)], rgb(GREY).mix(0.09).filled())))
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(start, y.0), (end, y.1)],
+                        rgb(GREY).mix(0.09).filled(),
+                    )))
                     .map_err(err)?;
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(start, y.0), (start, y.1)], rgb(GREY).stroke_width(1))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(start, y.0), (start, y.1)],
+                        rgb(GREY).stroke_width(1),
+                    )))
                     .map_err(err)?;
                 let (px, py) = chart.backend_coord(&(start, y.1));
                 root.draw_text(
@@ -194,7 +206,8 @@ pub fn fan_values(s: &Series) -> impl Iterator<Item = f64> + '_ {
 /// mean (dashed), the base year marked, events behind.
 pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
     let last = s.last().unwrap_or(0);
-    let years = (s.years.first().copied().unwrap_or(spec.base_year), s.years.get(last).copied().unwrap_or(spec.base_year));
+    let years =
+        (s.years.first().copied().unwrap_or(spec.base_year), s.years.get(last).copied().unwrap_or(spec.base_year));
     let fitted = padded_range(fan_values(s));
     let y = spec.y_range.unwrap_or_else(|| headroom(spec.events, fitted));
     let mut frame = Frame::time(&spec.title, years, y, &spec.y_desc);
@@ -214,7 +227,10 @@ pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
         let poly = band_polygon(&s.years, &s.quantiles[lo].1, &s.quantiles[hi].1);
         legend.push(LegendItem { label: format!("{name} band"), colour: c, key: Key::Swatch(alpha) });
         layers.push(Layer::new("band", &name, move |chart, _| {
-            chart.draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(alpha).filled()))).map(|_| ()).map_err(err)
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(alpha).filled())))
+                .map(|_| ())
+                .map_err(err)
         }));
     }
     if let Some(median) = s.quantile(0.5) {
@@ -248,15 +264,19 @@ pub fn fan(spec: &FanSpec<'_>, s: &Series) -> Result<Chart, ChartError> {
     } else {
         String::new()
     };
-    let desc = if spec.small { desc } else { format!(
-        "Fan chart of {} over {}-{}: {} quantile band(s) ({}), median and mean across runs; mean at the horizon {}.",
-        spec.title,
-        years.0,
-        years.1,
-        pairs.len(),
-        bands.join(", "),
-        cell(s.mean.get(last).copied().unwrap_or(f64::NAN))
-    ) };
+    let desc = if spec.small {
+        desc
+    } else {
+        format!(
+            "Fan chart of {} over {}-{}: {} quantile band(s) ({}), median and mean across runs; mean at the horizon {}.",
+            spec.title,
+            years.0,
+            years.1,
+            pairs.len(),
+            bands.join(", "),
+            cell(s.mean.get(last).copied().unwrap_or(f64::NAN))
+        )
+    };
     let svg = draw_chart(&spec.file, &frame, &desc, layers, if spec.small { &[] } else { &legend })?;
     let mut table = Table { columns: vec!["year".into(), "mean".into(), "95% CI of mean".into()], rows: Vec::new() };
     table.columns.extend(s.quantiles.iter().map(|(l, _)| level_name(*l)));
@@ -276,7 +296,13 @@ pub struct Stacked<'a> {
 }
 
 /// Stacked areas of the mean of several series (composition of trade).
-pub fn stacked(file: &str, title: &str, y_desc: &str, parts: &[Stacked<'_>], events: &[EventMark]) -> Result<Chart, ChartError> {
+pub fn stacked(
+    file: &str,
+    title: &str,
+    y_desc: &str,
+    parts: &[Stacked<'_>],
+    events: &[EventMark],
+) -> Result<Chart, ChartError> {
     let Some(first) = parts.first() else {
         return Err(ChartError { chart: file.into(), message: "nothing to stack".into() });
     };
@@ -304,8 +330,11 @@ pub fn stacked(file: &str, title: &str, y_desc: &str, parts: &[Stacked<'_>], eve
                 .map_err(err)
         }));
     }
-    let mut legend: Vec<LegendItem> =
-        parts.iter().rev().map(|p| LegendItem { label: p.label.clone(), colour: p.colour, key: Key::Swatch(0.85) }).collect();
+    let mut legend: Vec<LegendItem> = parts
+        .iter()
+        .rev()
+        .map(|p| LegendItem { label: p.label.clone(), colour: p.colour, key: Key::Swatch(0.85) })
+        .collect();
     legend.extend(event_legend(events));
     let desc = format!(
         "{title}: the mean of each part across runs, stacked from the bottom in the order {}.",
@@ -356,7 +385,8 @@ fn row_labels(rows: Vec<String>) -> Layer<'static> {
         let n = rows.len();
         for (i, label) in rows.iter().enumerate() {
             let (px, py) = chart.backend_coord(&(x0, (n - 1 - i) as f64));
-            root.draw_text(&truncate(label, 30), &font(15.0, INK, HPos::Right, VPos::Center), (px - 8, py)).map_err(err)?;
+            root.draw_text(&truncate(label, 30), &font(15.0, INK, HPos::Right, VPos::Center), (px - 8, py))
+                .map_err(err)?;
         }
         Ok(())
     })
@@ -388,7 +418,10 @@ pub fn bars(file: &str, title: &str, x_desc: &str, rows: &[IntervalRow], x: (f64
         let right = r.ci.map_or(v, |c| c.1);
         layers.push(Layer::new("bar", &r.label, move |chart, root| {
             chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, yv - 0.22), (v, yv + 0.22)], rgb(c).mix(0.85).filled())))
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, yv - 0.22), (v, yv + 0.22)],
+                    rgb(c).mix(0.85).filled(),
+                )))
                 .map_err(err)?;
             // The value goes right of the interval, or above the bar's
             // start when the interval reaches the right edge.
@@ -429,7 +462,10 @@ pub fn forest(file: &str, title: &str, x_desc: &str, rows: &[IntervalRow]) -> Re
     let mut layers = vec![
         Layer::new("zero", "0", move |chart, _| {
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(0.0, -0.6), (0.0, y_top)], rgb(GREY).stroke_width(2))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, -0.6), (0.0, y_top)],
+                    rgb(GREY).stroke_width(2),
+                )))
                 .map(|_| ())
                 .map_err(err)
         }),
@@ -469,7 +505,13 @@ pub struct BandLine<'a> {
 }
 
 /// Lines of the mean with their 95% CI bands over time.
-pub fn lines(file: &str, title: &str, y_desc: &str, lines: &[BandLine<'_>], y: (f64, f64)) -> Result<Chart, ChartError> {
+pub fn lines(
+    file: &str,
+    title: &str,
+    y_desc: &str,
+    lines: &[BandLine<'_>],
+    y: (f64, f64),
+) -> Result<Chart, ChartError> {
     let years: Vec<f64> = lines.first().map(|l| l.series.years.clone()).unwrap_or_default();
     let span = (years.first().copied().unwrap_or(0.0), years.last().copied().unwrap_or(0.0));
     let frame = Frame::time(title, span, y, y_desc);
@@ -483,7 +525,10 @@ pub fn lines(file: &str, title: &str, y_desc: &str, lines: &[BandLine<'_>], y: (
         if lo.iter().all(|v| v.is_finite()) {
             let poly = band_polygon(&s.years, &lo, &hi);
             layers.push(Layer::new("ci", &l.label, move |chart, _| {
-                chart.draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(0.22).filled()))).map(|_| ()).map_err(err)
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(0.22).filled())))
+                    .map(|_| ())
+                    .map_err(err)
             }));
         }
         let pts = points(&s.years, &s.mean);
@@ -492,7 +537,8 @@ pub fn lines(file: &str, title: &str, y_desc: &str, lines: &[BandLine<'_>], y: (
         }));
         legend.push(LegendItem { label: l.label.clone(), colour: c, key: Key::Line });
     }
-    let desc = format!("{title}: the share of runs in each posture at every step, with its 95% Wilson interval (band).");
+    let desc =
+        format!("{title}: the share of runs in each posture at every step, with its 95% Wilson interval (band).");
     let svg = draw_chart(file, &frame, &desc, layers, &legend)?;
     let mut table = Table { columns: vec!["year".into()], rows: Vec::new() };
     table.columns.extend(lines.iter().map(|l| l.label.clone()));
@@ -525,7 +571,10 @@ pub fn overlaid_fans(
             let band = format!("{}-{}", level_name(s.quantiles[lo].0), level_name(s.quantiles[hi].0));
             legend.push(LegendItem { label: format!("{key} {band}"), colour: c, key: Key::Swatch(0.25) });
             layers.push(Layer::new(&format!("band {side}"), name, move |chart, _| {
-                chart.draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(0.25).filled()))).map(|_| ()).map_err(err)
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly.clone(), rgb(c).mix(0.25).filled())))
+                    .map(|_| ())
+                    .map_err(err)
             }));
         }
         let centre = s.quantile(0.5).unwrap_or(&s.mean);
@@ -537,10 +586,8 @@ pub fn overlaid_fans(
     }
     let desc = format!("{title}: the outermost quantile band and the median of A ({}) and B ({}) over time.", a.0, b.0);
     let svg = draw_chart(file, &frame, &desc, layers, &legend)?;
-    let mut table = Table {
-        columns: vec!["year".into(), format!("mean {}", a.0), format!("mean {}", b.0)],
-        rows: Vec::new(),
-    };
+    let mut table =
+        Table { columns: vec!["year".into(), format!("mean {}", a.0), format!("mean {}", b.0)], rows: Vec::new() };
     for i in yearly(&a.1.years) {
         let year = a.1.years[i];
         let bm = b.1.years.iter().position(|&y| y == year).and_then(|j| b.1.mean.get(j)).copied().unwrap_or(f64::NAN);
@@ -555,7 +602,12 @@ pub fn sobol_bars(file: &str, outcome: &str, rows: &[SobolIndex]) -> Result<Char
     let x = padded_range(
         rows.iter()
             .flat_map(|r| {
-                [r.s1 - r.s1_ci95.unwrap_or(0.0), r.s1 + r.s1_ci95.unwrap_or(0.0), r.st - r.st_ci95.unwrap_or(0.0), r.st + r.st_ci95.unwrap_or(0.0)]
+                [
+                    r.s1 - r.s1_ci95.unwrap_or(0.0),
+                    r.s1 + r.s1_ci95.unwrap_or(0.0),
+                    r.st - r.st_ci95.unwrap_or(0.0),
+                    r.st + r.st_ci95.unwrap_or(0.0),
+                ]
             })
             .chain([0.0, 1.0]),
     );
@@ -566,10 +618,15 @@ pub fn sobol_bars(file: &str, outcome: &str, rows: &[SobolIndex]) -> Result<Char
     let mut layers = vec![row_labels(rows.iter().map(|r| r.parameter.clone()).collect())];
     for (i, r) in rows.iter().enumerate() {
         let yv = (n - 1 - i) as f64;
-        for (class, v, ci, dy, c) in [("bar s1", r.s1, r.s1_ci95, 0.18, OKABE_ITO[4]), ("bar st", r.st, r.st_ci95, -0.18, OKABE_ITO[0])] {
+        for (class, v, ci, dy, c) in
+            [("bar s1", r.s1, r.s1_ci95, 0.18, OKABE_ITO[4]), ("bar st", r.st, r.st_ci95, -0.18, OKABE_ITO[0])]
+        {
             layers.push(Layer::new(class, &r.parameter, move |chart, _| {
                 chart
-                    .draw_series(std::iter::once(Rectangle::new([(0.0, yv + dy - 0.15), (v, yv + dy + 0.15)], rgb(c).filled())))
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(0.0, yv + dy - 0.15), (v, yv + dy + 0.15)],
+                        rgb(c).filled(),
+                    )))
                     .map(|_| ())
                     .map_err(err)
             }));
@@ -583,12 +640,17 @@ pub fn sobol_bars(file: &str, outcome: &str, rows: &[SobolIndex]) -> Result<Char
         LegendItem { label: "ST (total order)".into(), colour: OKABE_ITO[0], key: Key::Swatch(1.0) },
         LegendItem { label: "95% CI".into(), colour: INK, key: Key::Line },
     ];
-    let desc = format!("{title}: first-order (S1) and total-order (ST) Sobol indices per parameter with bootstrap 95% intervals.");
+    let desc = format!(
+        "{title}: first-order (S1) and total-order (ST) Sobol indices per parameter with bootstrap 95% intervals."
+    );
     let svg = draw_chart(file, &frame, &desc, layers, &legend)?;
     let opt = |v: Option<f64>| v.map_or_else(String::new, cell);
     let table = Table {
         columns: ["parameter", "S1", "S1 ± (95%)", "ST", "ST ± (95%)"].map(String::from).to_vec(),
-        rows: rows.iter().map(|r| vec![r.parameter.clone(), cell(r.s1), opt(r.s1_ci95), cell(r.st), opt(r.st_ci95)]).collect(),
+        rows: rows
+            .iter()
+            .map(|r| vec![r.parameter.clone(), cell(r.s1), opt(r.s1_ci95), cell(r.st), opt(r.st_ci95)])
+            .collect(),
     };
     Ok(Chart { file: file.into(), title, caption: desc, svg, table })
 }
@@ -608,13 +670,17 @@ fn scatter(
     let size = if pts.len() > 200 { 3 } else { 5 };
     let labels_at = pts.clone();
     layers.push(Layer::new("point", "points", move |chart, _| {
-        chart.draw_series(pts.iter().map(|&p| Circle::new(p, size, rgb(c).mix(alpha).filled()))).map(|_| ()).map_err(err)
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, size, rgb(c).mix(alpha).filled())))
+            .map(|_| ())
+            .map_err(err)
     }));
     if !labels.is_empty() {
         layers.push(Layer::new("point-labels", "labels", move |chart, root| {
             for (p, l) in labels_at.iter().zip(&labels) {
                 let (px, py) = chart.backend_coord(p);
-                root.draw_text(&truncate(l, 28), &font(12.0, INK, HPos::Left, VPos::Bottom), (px + 7, py - 3)).map_err(err)?;
+                root.draw_text(&truncate(l, 28), &font(12.0, INK, HPos::Left, VPos::Bottom), (px + 7, py - 3))
+                    .map_err(err)?;
             }
             Ok(())
         }));
@@ -645,12 +711,23 @@ pub fn morris_scatter(file: &str, outcome: &str, rows: &[MorrisIndex]) -> Result
     let title = format!("Morris screening: {outcome}");
     let x = padded_range(rows.iter().map(|r| r.mu_star).chain([0.0]));
     let y = padded_range(rows.iter().map(|r| r.sigma).chain([0.0]));
-    let frame = plain_frame(&title, (x.0, x.1 * 1.25), y, "mu* (mean absolute elementary effect)", "sigma (sd of elementary effects)");
+    let frame = plain_frame(
+        &title,
+        (x.0, x.1 * 1.25),
+        y,
+        "mu* (mean absolute elementary effect)",
+        "sigma (sd of elementary effects)",
+    );
     let top = x.1.min(y.1) * 1.25;
     let diagonal = Layer::new("reference", "sigma = mu*", move |chart, _| {
-        chart.draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (top, top)], 5, 5, rgb(GREY).stroke_width(1))).map(|_| ()).map_err(err)
+        chart
+            .draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (top, top)], 5, 5, rgb(GREY).stroke_width(1)))
+            .map(|_| ())
+            .map_err(err)
     });
-    let desc = format!("{title}: each parameter's mu* (importance) against sigma (non-linearity or interaction); dashed: sigma = mu*.");
+    let desc = format!(
+        "{title}: each parameter's mu* (importance) against sigma (non-linearity or interaction); dashed: sigma = mu*."
+    );
     let svg = scatter(
         file,
         frame,
@@ -662,7 +739,10 @@ pub fn morris_scatter(file: &str, outcome: &str, rows: &[MorrisIndex]) -> Result
     let opt = |v: Option<f64>| v.map_or_else(String::new, cell);
     let table = Table {
         columns: ["parameter", "mu*", "mu* ± (95%)", "sigma"].map(String::from).to_vec(),
-        rows: rows.iter().map(|r| vec![r.parameter.clone(), cell(r.mu_star), opt(r.mu_star_ci95), cell(r.sigma)]).collect(),
+        rows: rows
+            .iter()
+            .map(|r| vec![r.parameter.clone(), cell(r.mu_star), opt(r.mu_star_ci95), cell(r.sigma)])
+            .collect(),
     };
     Ok(Chart { file: file.into(), title, caption: desc, svg, table })
 }
@@ -689,7 +769,13 @@ pub fn outcome_scatter(file: &str, outcome: &str, parameter: &str, pts: &[(f64, 
 /// coloured by the number of restricted parameters, the chosen box ringed.
 pub fn prim_tradeoff(file: &str, d: &Discovery) -> Result<Chart, ChartError> {
     let title = format!("PRIM peeling trajectory: {}", d.outcome);
-    let frame = plain_frame(&title, (0.0, 1.05), (0.0, 1.05), "coverage (share of cases of interest in the box)", "density (share of the box that is of interest)");
+    let frame = plain_frame(
+        &title,
+        (0.0, 1.05),
+        (0.0, 1.05),
+        "coverage (share of cases of interest in the box)",
+        "density (share of the box that is of interest)",
+    );
     let path: Vec<(f64, f64)> = d.steps.iter().map(|s| (s.coverage, s.density)).collect();
     let trail = path.clone();
     let mut layers = vec![Layer::new("trajectory", "peeling", move |chart, _| {
@@ -724,11 +810,19 @@ pub fn prim_tradeoff(file: &str, d: &Discovery) -> Result<Chart, ChartError> {
             .steps
             .iter()
             .enumerate()
-            .map(|(k, s)| vec![k.to_string(), cell(s.coverage), cell(s.density), cell(s.mass), s.restricted.to_string()])
+            .map(|(k, s)| {
+                vec![k.to_string(), cell(s.coverage), cell(s.density), cell(s.mass), s.restricted.to_string()]
+            })
             .collect(),
     };
     for l in &d.limits {
-        table.rows.push(vec![format!("box: {}", l.parameter), format!("{} to {}", cell(l.low), cell(l.high)), String::new(), String::new(), String::new()]);
+        table.rows.push(vec![
+            format!("box: {}", l.parameter),
+            format!("{} to {}", cell(l.low), cell(l.high)),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
     }
     Ok(Chart { file: file.into(), title, caption: desc, svg, table })
 }

@@ -49,7 +49,10 @@ impl<'a> Csv<'a> {
 
     fn column(&self, name: &str) -> Result<usize, TableError> {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
-            err(self.file, format!("no `{name}` column (header: {}); is this file written by hedgesim?", self.header.join(",")))
+            err(
+                self.file,
+                format!("no `{name}` column (header: {}); is this file written by hedgesim?", self.header.join(",")),
+            )
         })
     }
 
@@ -131,7 +134,8 @@ impl Summary {
     /// fifth of the baseline's cells).
     pub fn parse_metrics(text: &str, keep: &dyn Fn(&str) -> bool) -> Result<Summary, TableError> {
         let (t, mut reader) = Csv::open("summary.csv", text)?;
-        let (year, metric, subject, mean) = (t.column("year")?, t.column("metric")?, t.column("subject")?, t.column("mean")?);
+        let (year, metric, subject, mean) =
+            (t.column("year")?, t.column("metric")?, t.column("subject")?, t.column("mean")?);
         let (lo, hi) = (t.optional_column("ci95_low"), t.optional_column("ci95_high"));
         let quantile_cols: Vec<(usize, f64)> =
             t.header.iter().enumerate().filter_map(|(i, h)| quantile_level(h).map(|l| (i, l))).collect();
@@ -251,9 +255,11 @@ pub fn parse_compare(text: &str) -> Result<Vec<Difference>, TableError> {
     let t = Csv::parse("compare.csv", text)?;
     let cols = ["step", "year", "metric", "subject", "mean_a", "mean_b", "diff"].map(|c| t.column(c));
     let [step, year, metric, subject, mean_a, mean_b, diff] = cols;
-    let (step, year, metric, subject, mean_a, mean_b, diff) = (step?, year?, metric?, subject?, mean_a?, mean_b?, diff?);
+    let (step, year, metric, subject, mean_a, mean_b, diff) =
+        (step?, year?, metric?, subject?, mean_a?, mean_b?, diff?);
     let (lo, hi) = (t.optional_column("ci95_low"), t.optional_column("ci95_high"));
-    let (p_holm, g, sig) = (t.optional_column("p_holm"), t.optional_column("hedges_g"), t.optional_column("significant"));
+    let (p_holm, g, sig) =
+        (t.optional_column("p_holm"), t.optional_column("hedges_g"), t.optional_column("significant"));
     t.rows
         .iter()
         .map(|row| {
@@ -514,6 +520,9 @@ mod tests {
                     peel,0,1,0.2,1,0,,,\npeel,1,0.9,0.4,0.5,1,,,\nbox,1,,,,,a,0,0.5\n";
         let d = parse_discovery("y", text).unwrap();
         assert_eq!((d.steps.len(), d.chosen, d.limits.len()), (2, 1, 1));
-        assert!(parse_discovery("y", "kind,step,coverage,density,mass,restricted,parameter,low,high\nbox,4,,,,,a,0,1\n").is_err());
+        assert!(
+            parse_discovery("y", "kind,step,coverage,density,mass,restricted,parameter,low,high\nbox,4,,,,,a,0,1\n")
+                .is_err()
+        );
     }
 }

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::output::manifest::Manifest;
 use crate::scenario::{Scenario, Timing};
-pub use charts::{Chart, EventMark, Table};
 use charts::{BandLine, FanSpec, IntervalRow, Stacked, cell, slug};
+pub use charts::{Chart, EventMark, Table};
 pub use data::{Design, Difference, Discovery, Outcome, PointOutcome, Sensitivity, Summary, TableError};
 use palette::{GREY, Rgb};
 
@@ -203,7 +203,10 @@ const HEDGING: Rgb = (0x55, 0x55, 0x55);
 
 /// The metrics a run's report draws (the others need not be parsed).
 pub fn run_report_metric(metric: &str) -> bool {
-    matches!(metric, "trade_share" | "group_share" | "strategic_space" | "hhi" | "coercion_events_total" | "posture_share")
+    matches!(
+        metric,
+        "trade_share" | "group_share" | "strategic_space" | "hhi" | "coercion_events_total" | "posture_share"
+    )
 }
 
 /// The y-axis title (with units) of a metric.
@@ -257,7 +260,8 @@ pub fn key_metrics(info: &ScenarioInfo, summary: &Summary) -> Vec<MetricKey> {
         .map(|p| MetricKey { metric: "trade_share".into(), subject: p.id.clone() })
         .collect();
     if keys.is_empty() {
-        keys = ["RU", "CN"].iter().map(|id| MetricKey { metric: "trade_share".into(), subject: (*id).into() }).collect();
+        keys =
+            ["RU", "CN"].iter().map(|id| MetricKey { metric: "trade_share".into(), subject: (*id).into() }).collect();
     }
     keys.push(MetricKey { metric: "group_share".into(), subject: "southeast_asia".into() });
     for m in ["strategic_space", "hhi", "coercion_events_total"] {
@@ -311,7 +315,13 @@ impl Section {
 }
 
 /// Render the page from its sections and charts.
-fn page(title: String, lead: String, meta: Vec<(String, String)>, sections: &[Section], charts: Vec<Chart>) -> Result<Report, ReportError> {
+fn page(
+    title: String,
+    lead: String,
+    meta: Vec<(String, String)>,
+    sections: &[Section],
+    charts: Vec<Chart>,
+) -> Result<Report, ReportError> {
     let ctx = PageCtx {
         version: env!("CARGO_PKG_VERSION"),
         title,
@@ -329,7 +339,12 @@ fn page(title: String, lead: String, meta: Vec<(String, String)>, sections: &[Se
                 charts: s
                     .charts
                     .iter()
-                    .map(|&c| ChartCtx { file: &charts[c].file, caption: &charts[c].caption, svg: &charts[c].svg, table: &charts[c].table })
+                    .map(|&c| ChartCtx {
+                        file: &charts[c].file,
+                        caption: &charts[c].caption,
+                        svg: &charts[c].svg,
+                        table: &charts[c].table,
+                    })
                     .collect(),
             })
             .collect(),
@@ -357,7 +372,11 @@ fn horizon_row(label: &str, s: &data::Series) -> Vec<String> {
     vec![
         label.to_string(),
         cell(s.mean.get(last).copied().unwrap_or(f64::NAN)),
-        s.ci95.get(last).copied().flatten().map_or_else(String::new, |(lo, hi)| format!("[{}, {}]", cell(lo), cell(hi))),
+        s.ci95
+            .get(last)
+            .copied()
+            .flatten()
+            .map_or_else(String::new, |(lo, hi)| format!("[{}, {}]", cell(lo), cell(hi))),
         q(0.05),
         q(0.5),
         q(0.95),
@@ -406,26 +425,51 @@ pub fn run_report(input: &RunInputs<'_>) -> Result<Report, ReportError> {
     sections.push(overview);
     sections.push(fans);
 
-    let mut composition = Section::new("Composition of trade", "Mean trade shares across runs, stacked; each partner keeps its colour on every chart.");
+    let mut composition = Section::new(
+        "Composition of trade",
+        "Mean trade shares across runs, stacked; each partner keeps its colour on every chart.",
+    );
     let partner_parts: Vec<Stacked<'_>> = info
         .partners
         .iter()
         .filter_map(|p| {
-            input.summary.get("trade_share", &p.id).map(|s| Stacked { label: format!("{} ({})", p.name, p.id), colour: p.colour, series: s })
+            input.summary.get("trade_share", &p.id).map(|s| Stacked {
+                label: format!("{} ({})", p.name, p.id),
+                colour: p.colour,
+                series: s,
+            })
         })
         .collect();
     if !partner_parts.is_empty() {
         composition.charts.push(charts.len());
-        charts.push(charts::stacked("composition-partners.svg", "Trade shares by partner (mean)", unit("trade_share"), &partner_parts, &info.events)?);
+        charts.push(charts::stacked(
+            "composition-partners.svg",
+            "Trade shares by partner (mean)",
+            unit("trade_share"),
+            &partner_parts,
+            &info.events,
+        )?);
     }
     let group_parts: Vec<Stacked<'_>> = info
         .groups
         .iter()
-        .filter_map(|g| input.summary.get("group_share", &g.id).map(|s| Stacked { label: g.name.clone(), colour: g.colour, series: s }))
+        .filter_map(|g| {
+            input.summary.get("group_share", &g.id).map(|s| Stacked {
+                label: g.name.clone(),
+                colour: g.colour,
+                series: s,
+            })
+        })
         .collect();
     if !group_parts.is_empty() {
         composition.charts.push(charts.len());
-        charts.push(charts::stacked("composition-groups.svg", "Trade shares by group (mean)", unit("group_share"), &group_parts, &info.events)?);
+        charts.push(charts::stacked(
+            "composition-groups.svg",
+            "Trade shares by group (mean)",
+            unit("group_share"),
+            &group_parts,
+            &info.events,
+        )?);
     }
     sections.push(composition);
 
@@ -461,7 +505,13 @@ pub fn run_report(input: &RunInputs<'_>) -> Result<Report, ReportError> {
         .collect();
     if !over_time.is_empty() {
         postures.charts.push(charts.len());
-        charts.push(charts::lines("postures-over-time.svg", "Postures over time", unit("posture_share"), &over_time, (0.0, 1.0))?);
+        charts.push(charts::lines(
+            "postures-over-time.svg",
+            "Postures over time",
+            unit("posture_share"),
+            &over_time,
+            (0.0, 1.0),
+        )?);
     }
     sections.push(postures);
 
@@ -548,25 +598,35 @@ pub fn compare_report(input: &CompareInputs<'_>) -> Result<Report, ReportError> 
     let shares: Vec<IntervalRow> = at.iter().filter(|d| is_share(&d.metric)).map(|d| row(d)).collect();
     if !shares.is_empty() {
         forest.charts.push(charts.len());
-        charts.push(charts::forest("forest-shares.svg", "Shares and indices: B - A", "difference B - A (share, 0-1 scale)", &shares)?);
+        charts.push(charts::forest(
+            "forest-shares.svg",
+            "Shares and indices: B - A",
+            "difference B - A (share, 0-1 scale)",
+            &shares,
+        )?);
     }
-    let counts: Vec<IntervalRow> = at
-        .iter()
-        .filter(|d| is_count(&d.metric) && (d.mean_a != 0.0 || d.mean_b != 0.0))
-        .map(|d| row(d))
-        .collect();
+    let counts: Vec<IntervalRow> =
+        at.iter().filter(|d| is_count(&d.metric) && (d.mean_a != 0.0 || d.mean_b != 0.0)).map(|d| row(d)).collect();
     if !counts.is_empty() {
         forest.charts.push(charts.len());
-        charts.push(charts::forest("forest-coercion.svg", "Coercion events: B - A", "difference B - A (events per run)", &counts)?);
+        charts.push(charts::forest(
+            "forest-coercion.svg",
+            "Coercion events: B - A",
+            "difference B - A (events per run)",
+            &counts,
+        )?);
     }
-    let mut ranked: Vec<&Difference> = at.iter().copied().filter(|d| is_share(&d.metric) || is_count(&d.metric)).collect();
+    let mut ranked: Vec<&Difference> =
+        at.iter().copied().filter(|d| is_share(&d.metric) || is_count(&d.metric)).collect();
     ranked.sort_by(|a, b| b.significant.cmp(&a.significant).then(salience(b).total_cmp(&salience(a))));
     let mut fans = Section::new(
         "Where A and B differ most",
         "The metrics with the largest standardised differences (Hedges' g), significant ones first: the outermost quantile band and the median of each result over time.",
     );
     for d in ranked.iter().take(4) {
-        let (Some(sa), Some(sb)) = (input.summary_a.get(&d.metric, &d.subject), input.summary_b.get(&d.metric, &d.subject)) else {
+        let (Some(sa), Some(sb)) =
+            (input.summary_a.get(&d.metric, &d.subject), input.summary_b.get(&d.metric, &d.subject))
+        else {
             continue;
         };
         let key = MetricKey { metric: d.metric.clone(), subject: d.subject.clone() };
@@ -597,8 +657,18 @@ pub fn compare_report(input: &CompareInputs<'_>) -> Result<Report, ReportError> 
             })
             .collect(),
     });
-    let meta = vec![("A".into(), input.name_a.to_string()), ("B".into(), input.name_b.to_string()), ("year".into(), format!("{year}"))];
-    page(format!("hedgesim comparison: {} vs {}", input.name_b, input.name_a), String::new(), meta, &[forest, fans, table], charts)
+    let meta = vec![
+        ("A".into(), input.name_a.to_string()),
+        ("B".into(), input.name_b.to_string()),
+        ("year".into(), format!("{year}")),
+    ];
+    page(
+        format!("hedgesim comparison: {} vs {}", input.name_b, input.name_a),
+        String::new(),
+        meta,
+        &[forest, fans, table],
+        charts,
+    )
 }
 
 /// One result of a multi-result page.
@@ -625,7 +695,10 @@ pub fn multi_report(results: &[ResultEntry], metrics: &[MetricKey]) -> Result<Re
             let m = |s: &data::Series| s.mean.last().copied().unwrap_or(f64::NAN);
             m(b.1).total_cmp(&m(a.1))
         });
-        let mut table = Table { columns: ["rank", "scenario", "mean", "95% CI", "p05", "p95"].map(String::from).to_vec(), rows: Vec::new() };
+        let mut table = Table {
+            columns: ["rank", "scenario", "mean", "95% CI", "p05", "p95"].map(String::from).to_vec(),
+            rows: Vec::new(),
+        };
         for (i, (r, s)) in ranked.iter().enumerate() {
             let mut row = vec![(i + 1).to_string()];
             let mut cells = horizon_row(&r.label, s);
@@ -690,7 +763,10 @@ pub fn explore_report(input: &ExploreInputs) -> Result<Report, ReportError> {
     let mut sections = Vec::new();
     match &input.sensitivity {
         Some(Sensitivity::Sobol(rows)) => {
-            let mut s = Section::new("Sobol sensitivity indices", "First-order S1: the share of the outcome's variance due to the parameter alone; total-order ST: including its interactions. Whiskers: bootstrap 95% intervals.");
+            let mut s = Section::new(
+                "Sobol sensitivity indices",
+                "First-order S1: the share of the outcome's variance due to the parameter alone; total-order ST: including its interactions. Whiskers: bootstrap 95% intervals.",
+            );
             for outcome in distinct(rows.iter().map(|r| r.outcome.as_str())) {
                 let mine: Vec<data::SobolIndex> = rows.iter().filter(|r| r.outcome == outcome).cloned().collect();
                 s.charts.push(charts.len());
@@ -699,7 +775,10 @@ pub fn explore_report(input: &ExploreInputs) -> Result<Report, ReportError> {
             sections.push(s);
         }
         Some(Sensitivity::Morris(rows)) => {
-            let mut s = Section::new("Morris screening", "mu*: the mean absolute elementary effect (importance); sigma: their spread (non-linearity or interactions).");
+            let mut s = Section::new(
+                "Morris screening",
+                "mu*: the mean absolute elementary effect (importance); sigma: their spread (non-linearity or interactions).",
+            );
             for outcome in distinct(rows.iter().map(|r| r.outcome.as_str())) {
                 let mine: Vec<data::MorrisIndex> = rows.iter().filter(|r| r.outcome == outcome).cloned().collect();
                 s.charts.push(charts.len());
@@ -710,7 +789,10 @@ pub fn explore_report(input: &ExploreInputs) -> Result<Report, ReportError> {
         None => {}
     }
     if let Some(design) = &input.design {
-        let mut s = Section::new("Outcomes against parameters", "Each point is one design point: the outcome's mean over its runs against the parameter's value.");
+        let mut s = Section::new(
+            "Outcomes against parameters",
+            "Each point is one design point: the outcome's mean over its runs against the parameter's value.",
+        );
         s.grid = true;
         for outcome in distinct(input.points.iter().map(|p| p.outcome.as_str())) {
             for (j, parameter) in design.parameters.iter().enumerate() {
@@ -731,7 +813,10 @@ pub fn explore_report(input: &ExploreInputs) -> Result<Report, ReportError> {
         sections.push(s);
     }
     if let Some(d) = &input.discovery {
-        let mut s = Section::new("Scenario discovery (PRIM)", "Peeling trades coverage for density; the chosen box and its limits are in the table.");
+        let mut s = Section::new(
+            "Scenario discovery (PRIM)",
+            "Peeling trades coverage for density; the chosen box and its limits are in the table.",
+        );
         s.charts.push(charts.len());
         charts.push(charts::prim_tradeoff("prim.svg", d)?);
         s.table = Some(Table {

@@ -89,7 +89,11 @@ pub struct Layer<'f> {
 }
 
 impl<'f> Layer<'f> {
-    pub fn new(class: &str, series: &str, draw: impl Fn(&mut Plot<'_, '_>, &Area<'_>) -> Result<(), String> + 'f) -> Self {
+    pub fn new(
+        class: &str,
+        series: &str,
+        draw: impl Fn(&mut Plot<'_, '_>, &Area<'_>) -> Result<(), String> + 'f,
+    ) -> Self {
         Layer { class: class.into(), series: series.into(), draw: Box::new(draw) }
     }
 }
@@ -197,8 +201,7 @@ fn render_layer(frame: &Frame, axes: bool, draw: &Draw<'_>) -> Result<String, St
                 XAxis::Numbers => mesh.x_label_formatter(&num_fmt),
             };
             mesh.draw().map_err(p)?;
-            root.draw_text(&frame.title, &font(19.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Top), (10, 8))
-                .map_err(p)?;
+            root.draw_text(&frame.title, &font(19.0, (0x22, 0x22, 0x22), HPos::Left, VPos::Top), (10, 8)).map_err(p)?;
         }
         draw(&mut chart, &root)?;
         root.present().map_err(p)?;
