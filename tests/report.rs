@@ -276,7 +276,7 @@ fn the_page_is_self_contained_and_escapes_names() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(!html.contains("<script"), "a name from the scenario became markup");
     assert!(html.contains("Singapore &lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(html.contains("    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;"));lt;b    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;"));gt;bold    assert!(html.contains("&lt;b&gt;bold&lt;/b&gt;"));lt;"), "the description is escaped");
+    assert!(html.contains("&lt;b&gt;bold&lt;"), "the description is escaped");
     assert!(!html.contains("src=") && !html.contains("href=\"http") && !html.contains("@import"), "nothing is fetched");
     assert!(html.contains("@media print"));
     assert_eq!(html.matches("<svg").count(), r.charts.len(), "every chart inline");
