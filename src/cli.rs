@@ -1,4 +1,4 @@
-//! The command line: `hedgesim run | validate | compare | merge | bench | explore | score`.
+//! The command line: `hedgesim run | validate | compare | merge | bench | explore | report | score`.
 
 use std::path::PathBuf;
 
@@ -74,6 +74,14 @@ pub enum Command {
     /// summary.csv quantiles otherwise); overall MAE, coverage and mean CRPS
     /// against persistence and trend forecasts from the same file.
     Score(ScoreArgs),
+    /// Write an HTML report with charts: of one result, or one page across several.
+    ///
+    /// With one RESULT_DIR: rebuilds its report.html and charts/ (for
+    /// results written by older versions), or writes them into --out. With
+    /// several: one page with, per metric, a table of the values at the
+    /// horizon ranked by mean beside small multiples of the fans, written to
+    /// --out (default results/report/).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +183,20 @@ pub struct CompareArgs {
     /// Also write compare.csv, compare.json and compare.md into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Result directories written by `run`, `merge` (or older versions).
+    #[arg(required = true, value_name = "RESULT_DIR")]
+    pub results: Vec<PathBuf>,
+    /// Where to write report.html and charts/ (default: the result itself,
+    /// or results/report/ for several results).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only these metrics (`trade_share`) or cells (`trade_share.RU`); repeatable.
+    #[arg(long = "metric", value_name = "NAME")]
+    pub metrics: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub mod engine;
 pub mod explore;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod scenario;
 pub mod score;
 pub mod stats;

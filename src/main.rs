@@ -25,6 +25,7 @@ fn main() {
             print!("{text}");
             String::new()
         }),
+        Command::Report(args) => app::report::report(args),
     };
     match result {
         Ok(text) => {

@@ -47,9 +47,18 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Every file of a directory with its bytes.
+/// Every file of a directory (and its subdirectories, as `sub/name`) with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    entries(dir).into_iter().map(|name| (name.clone(), read(dir.join(name)))).collect()
+    let mut files = BTreeMap::new();
+    for name in entries(dir) {
+        let path = dir.join(&name);
+        if path.is_dir() {
+            files.extend(snapshot(&path).into_iter().map(|(inner, bytes)| (format!("{name}/{inner}"), bytes)));
+        } else {
+            files.insert(name, read(path));
+        }
+    }
+    files
 }
 
 fn assert_same_tables(a: &Path, b: &Path, files: &[&str]) {

@@ -36,6 +36,9 @@ pub fn compare(args: &CompareArgs) -> Result<String, AppError> {
         for (name, text) in output_files_many(&cs) {
             let path = dir.join(name);
             write_file(&path, text.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
+            if name == "compare.csv" {
+                super::report::write_compare_report(dir, &args.a, &args.b, &text)?;
+            }
         }
     }
     Ok(render_many(&cs, format))

@@ -22,7 +22,8 @@ pub struct Totals {
     pub postures: Vec<u64>,
 }
 
-/// Write summary, outcomes, manifest and report into `dir`. The runs table,
+/// Write summary, outcomes, manifest, report.md and the HTML report
+/// (`report.html`, `charts/`) into `dir`. The runs table,
 /// if any, is already there as `runs.csv`.
 pub fn write_result(dir: &Path, model: &Model, totals: Totals, manifest: &Manifest) -> Result<(), AppError> {
     let chunks = chunk_count(model.scenario.runs);
@@ -40,7 +41,7 @@ pub fn write_result(dir: &Path, model: &Model, totals: Totals, manifest: &Manife
     ] {
         write_file(&dir.join(name), bytes).map_err(|e| super::io_err("cannot write", &dir.join(name), e))?;
     }
-    Ok(())
+    super::report::write_run_report(dir, &model.scenario, manifest, &summary, &outcomes)
 }
 
 /// Build `runs.csv` in `dir` from a header and row files, in order (through

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod explore;
 pub mod finish;
 pub mod merge;
+pub mod report;
 pub mod run;
 pub mod score;
 pub mod signals;
