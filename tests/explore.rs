@@ -63,7 +63,9 @@ fn explore_writes_every_file_and_the_same_bytes_for_any_thread_count() {
         let o = run(&exp, out, threads);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
-    for file in ["design.csv", "points.csv", "sensitivity.csv", "discovery.csv", "report.md", "scenario.toml"] {
+    for file in
+        ["design.csv", "points.csv", "sensitivity.csv", "discovery.csv", "report.md", "report.html", "scenario.toml"]
+    {
         let a = std::fs::read(one.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(a, std::fs::read(two.join(file)).unwrap(), "{file} differs between 1 and 2 threads");
     }

@@ -30,6 +30,7 @@ use crate::explore::spec::{Experiment, Outcome, parse_experiment};
 use crate::model::Model;
 use crate::output::atomic::write_file;
 use crate::output::manifest::utc_now_rfc3339;
+use crate::report::{self, data as rdata};
 use crate::scenario::diagnostics::{Diagnostic, ScenarioErrors};
 use crate::scenario::{Layers, Override, ParamPath, Scenario};
 
@@ -382,12 +383,16 @@ fn design_csv(p: &Prepared) -> String {
 struct Analysis {
     csv: String,
     markdown: String,
+    /// The indices for the HTML report's charts (Sobol' and Morris designs).
+    charted: Option<rdata::Sensitivity>,
 }
 
 fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
     let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
     let mut csv = String::new();
     let mut md = String::new();
+    let mut sobol_rows: Vec<rdata::SobolIndex> = Vec::new();
+    let mut morris_rows: Vec<rdata::MorrisIndex> = Vec::new();
     for (o, (outcome, y)) in p.outcomes.iter().zip(means).enumerate() {
         let label = field(&outcome.to_string());
         let measures = match plan::sensitivity(&p.experiment, &p.built, y, p.seed, o) {
@@ -418,6 +423,14 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
                         float(Some(s.st[j])),
                         float(Some(s.st_conf[j]))
                     );
+                    sobol_rows.push(rdata::SobolIndex {
+                        outcome: outcome.to_string(),
+                        parameter: name.clone(),
+                        s1: s.s1[j],
+                        s1_ci95: Some(s.s1_conf[j]),
+                        st: s.st[j],
+                        st_ci95: Some(s.st_conf[j]),
+                    });
                     ranked.push((
                         s.st[j],
                         format!("ST {:.3} ± {:.3}, S1 {:.3} ± {:.3}", s.st[j], s.st_conf[j], s.s1[j], s.s1_conf[j]),
@@ -452,6 +465,13 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
                         float(Some(m.sigma[j])),
                         float(Some(m.mu_star_conf[j]))
                     );
+                    morris_rows.push(rdata::MorrisIndex {
+                        outcome: outcome.to_string(),
+                        parameter: name.clone(),
+                        mu_star: m.mu_star[j],
+                        sigma: m.sigma[j],
+                        mu_star_ci95: Some(m.mu_star_conf[j]),
+                    });
                     ranked.push((
                         m.mu_star[j],
                         format!(
@@ -500,7 +520,14 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
         }
         md.push('\n');
     }
-    Analysis { csv, markdown: md }
+    let charted = if !sobol_rows.is_empty() {
+        Some(rdata::Sensitivity::Sobol(sobol_rows))
+    } else if !morris_rows.is_empty() {
+        Some(rdata::Sensitivity::Morris(morris_rows))
+    } else {
+        None
+    };
+    Analysis { csv, markdown: md, charted }
 }
 
 /// Analyse, and write every file but `points.csv` into `partial`.
@@ -519,7 +546,9 @@ fn write_analysis(
     let analysis = analyse(p, means);
     write("sensitivity.csv", analysis.csv.as_bytes())?;
     let names: Vec<String> = p.paths.iter().map(ToString::to_string).collect();
-    let discovery_md = discovery(p, partial, &names, means)?;
+    let (discovery_md, charted_discovery) = discovery(p, partial, &names, means)?;
+    let html = explore_html(p, &names, means, analysis.charted.clone(), charted_discovery)?;
+    super::report::write_report(partial, &html, false)?;
     let manifest = json!({
         "format_version": 1,
         "engine": "hedgesim",
@@ -568,18 +597,43 @@ fn write_analysis(
 /// PRIM on the discovery outcome, if the experiment asks: writes
 /// `discovery.csv` and returns the report's section (which says why when
 /// PRIM cannot run, e.g. no point meets the condition).
-fn discovery(p: &Prepared, partial: &Path, names: &[String], means: &[Vec<f64>]) -> Result<String, AppError> {
-    let Some(d) = &p.experiment.discovery else { return Ok(String::new()) };
+fn discovery(
+    p: &Prepared,
+    partial: &Path,
+    names: &[String],
+    means: &[Vec<f64>],
+) -> Result<(String, Option<rdata::Discovery>), AppError> {
+    let Some(d) = &p.experiment.discovery else { return Ok((String::new(), None)) };
     let o = p.outcomes.iter().position(|o| *o == d.outcome.value).unwrap_or(0);
-    let Some(result) = plan::discover(&p.experiment, &p.built, &means[o]) else { return Ok(String::new()) };
+    let Some(result) = plan::discover(&p.experiment, &p.built, &means[o]) else { return Ok((String::new(), None)) };
     let case = format!("`{}` {}", d.outcome.value, d.condition.value);
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            return Ok(format!(
+            let md = format!(
                 "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case}. Not possible: {e}.\n"
-            ));
+            );
+            return Ok((md, None));
         }
+    };
+    let charted = rdata::Discovery {
+        outcome: format!("{} {}", d.outcome.value, d.condition.value),
+        steps: result
+            .trajectory
+            .iter()
+            .map(|s| rdata::PeelStep {
+                coverage: s.coverage,
+                density: s.density,
+                mass: s.mass,
+                restricted: s.restricted,
+            })
+            .collect(),
+        chosen: result.chosen,
+        limits: names
+            .iter()
+            .zip(&result.chosen_box().limits)
+            .map(|(n, &(low, high))| rdata::BoxLimit { parameter: n.clone(), low, high })
+            .collect(),
     };
     let mut csv =
         String::from("step,phase,coverage,density,mass,n,cases,restricted,chosen,parameter,low,high,is_restricted\n");
@@ -604,11 +658,48 @@ fn discovery(p: &Prepared, partial: &Path, names: &[String], means: &[Vec<f64>])
     }
     let path = partial.join("discovery.csv");
     write_file(&path, csv.as_bytes()).map_err(|e| io_err("cannot write", &path, e))?;
-    Ok(format!(
+    let md = format!(
         "## Scenario discovery (PRIM)\n\nCases of interest: design points where {case} ({} of {} points). {}.\n\n\
          The peeling trajectory (coverage against density, every box) is in `discovery.csv`.\n",
         result.trajectory[0].k,
         result.trajectory[0].n,
         describe_box(&result, names, &case)
-    ))
+    );
+    Ok((md, Some(charted)))
+}
+
+/// Points drawn in the report's scatter charts at most (the first ones, in
+/// design order); every point is in `points.csv`.
+const CHART_POINTS: usize = 2_000;
+
+/// The HTML report: sensitivity charts, each outcome against each
+/// parameter, and PRIM's trade-off.
+fn explore_html(
+    p: &Prepared,
+    names: &[String],
+    means: &[Vec<f64>],
+    sensitivity: Option<rdata::Sensitivity>,
+    discovery: Option<rdata::Discovery>,
+) -> Result<report::Report, AppError> {
+    let shown = p.built.values.len().min(CHART_POINTS);
+    let points = p
+        .outcomes
+        .iter()
+        .zip(means)
+        .flat_map(|(o, y)| {
+            y.iter().take(shown).enumerate().map(move |(point, &mean)| rdata::PointOutcome {
+                point,
+                outcome: o.to_string(),
+                mean,
+            })
+        })
+        .collect();
+    let input = report::ExploreInputs {
+        name: p.experiment.name.clone(),
+        sensitivity,
+        design: Some(rdata::Design { parameters: names.to_vec(), points: p.built.values[..shown].to_vec() }),
+        points,
+        discovery,
+    };
+    report::explore_report(&input).map_err(|e| AppError::Failed(format!("cannot draw the report: {e}")))
 }
