@@ -164,9 +164,9 @@ fn run_writes_a_complete_result_directory() {
         assert!(v[7..].windows(2).all(|w| w[0] <= w[1]), "row {i}: quantiles not sorted");
         assert!(v[7..].iter().all(|&q| min <= q && q <= max), "row {i}: quantile outside [min, max]");
     }
-    assert_eq!(rows[0][1], "2023", "year of the base row");
+    assert_eq!(rows[0][1], "2023.0", "year of the base row");
     assert_eq!(rows[cells.len()][1], "2023.25");
-    assert_eq!(rows.last().unwrap()[1], "2026");
+    assert_eq!(rows.last().unwrap()[1], "2026.0");
 
     // runs.csv: one row per run, in run order, with every cell at the horizon.
     let runs = text(out.join("runs.csv"));

@@ -47,7 +47,7 @@ fn cell<'a>(summary: &'a str, step: usize, metric: &str, subject: &str) -> impl 
 fn horizon_values_are_unchanged() {
     let (_tmp, summary) = golden_run();
     let share_ru = cell(&summary, 12, "trade_share", "RU");
-    assert_eq!(share_ru("year"), "2026");
+    assert_eq!(share_ru("year"), "2026.0");
     assert_eq!(share_ru("n"), "300");
     assert_eq!(share_ru("mean"), "0.2889237403870325");
     assert_eq!(share_ru("sd"), "0.028889099453561242");
@@ -146,7 +146,7 @@ fn base_year_row_is_the_calibration() {
     ];
     for (metric, subject, expected) in analytic {
         let row = cell(&summary, 0, metric, subject);
-        assert_eq!(row("year"), "2023");
+        assert_eq!(row("year"), "2023.0");
         for column in ["mean", "min", "max", "p05", "p50", "p95"] {
             let v: f64 = row(column).parse().unwrap();
             assert!(
@@ -154,6 +154,6 @@ fn base_year_row_is_the_calibration() {
                 "{metric}.{subject} {column}: {v} != {expected}"
             );
         }
-        assert_eq!(row("sd"), "0", "{metric}.{subject}: every run starts from the same base year");
+        assert_eq!(row("sd"), "0.0", "{metric}.{subject}: every run starts from the same base year");
     }
 }

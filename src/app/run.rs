@@ -26,7 +26,7 @@ use super::finish::{Totals, assemble_runs_table, write_result};
 use super::{AppError, claim_dir, io_err, load_scenario, progress_bar, sha256_hex};
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
-use crate::model::{Model, Posture};
+use crate::model::Model;
 use crate::output::atomic::{partial_dir, publish, write_file};
 use crate::output::manifest::{FORMAT_VERSION, Manifest, ShardInfo, utc_now_rfc3339};
 use crate::scenario::validate::MAX_RUNS;
@@ -93,6 +93,9 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     if args.no_runs_table {
         scenario.outputs.runs_table = false;
     }
+    if let Some(k) = args.trajectories {
+        scenario.outputs.trajectories = k;
+    }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if let Some(s) = shard {
         if s.count > chunk_count(scenario.runs) {
@@ -143,9 +146,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         None => 0..chunk_count(scenario.runs),
     };
     let partial = partial_dir(&out);
-    let fresh = || {
-        BatchState::new(scenario.runs, chunks.clone(), model.trajectory_len(), Posture::count(scenario.partners.len()))
-    };
+    let fresh = || BatchState::for_model(&model, scenario.runs, chunks.clone());
     let resumed = if args.resume { Some(resume_state(&partial, &meta)?) } else { None };
     claim_dir(&partial, !args.resume)?;
     let (state, runs_len) = if let Some(found) = resumed {
@@ -260,7 +261,8 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
                 assemble_runs_table(&partial, &model, &[&rows_path])
                     .map_err(|e| io_err("cannot write runs.csv in", &partial, e))?;
             }
-            let totals = Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures };
+            let totals =
+                Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures, paths: state.paths };
             write_result(&partial, &model, totals, &manifest)?;
             for name in ["runs.part", "checkpoint.bin", "checkpoint.json"] {
                 let _ = fs::remove_file(partial.join(name));

@@ -89,7 +89,10 @@ pub fn report_md(
     let _ = writeln!(out, "|---|---:|---:|---|");
     for line in postures_csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        if let [label, count, share, lo, hi] = f[..] {
+        // outcomes.csv lists every posture; the report shows those that occurred.
+        if let [label, count, share, lo, hi] = f[..]
+            && count != "0"
+        {
             let p = |x: &str| x.parse::<f64>().map_or_else(|_| x.to_string(), fmt4);
             let _ = writeln!(out, "| {label} | {count} | {} | {} to {} |", p(share), p(lo), p(hi));
         }
