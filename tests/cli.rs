@@ -19,7 +19,7 @@ const TINY: &str = "tests/fixtures/tiny.toml";
 const TINY_RUNS: usize = 600;
 const TINY_STEPS: usize = 12;
 const HEADER: &str = "step,year,metric,subject,n,mean,sd,se,ci95_low,ci95_high,min,max,p05,p25,p50,p75,p95";
-const TABLES: [&str; 3] = ["summary.csv", "outcomes.csv", "runs.csv"];
+const TABLES: [&str; 4] = ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv"];
 
 fn hedgesim() -> assert_cmd::Command {
     cargo_bin_cmd!("hedgesim")
@@ -137,7 +137,7 @@ fn run_writes_a_complete_result_directory() {
     // Nothing else next to it: no hidden `.out.partial` left behind.
     assert_eq!(entries(tmp.path()), ["out"]);
     let files = entries(&out);
-    for file in ["summary.csv", "outcomes.csv", "runs.csv", "manifest.json", "report.md"] {
+    for file in ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv", "manifest.json", "report.md"] {
         assert!(files.contains(&file.to_string()), "{file} missing from {files:?}");
     }
     assert!(!files.iter().any(|f| f.ends_with(".tmp") || f.ends_with(".part")), "leftovers: {files:?}");
