@@ -131,6 +131,8 @@ pub struct RunTrack {
     pub onsets: Vec<u32>,
     /// The first step at which each partner had coerced.
     pub first_coercion: Vec<Option<usize>>,
+    /// Whether each event is active at the last written step observed.
+    pub active: Vec<bool>,
 }
 
 impl RunTrack {
@@ -142,6 +144,7 @@ impl RunTrack {
             first_onset: vec![None; s.events.len()],
             onsets: vec![0; s.events.len()],
             first_coercion: vec![None; s.partners.len()],
+            active: vec![false; s.events.len()],
         }
     }
 
@@ -167,10 +170,9 @@ impl RunTrack {
         }
         if let Some(w) = row {
             counts.posture_at[w * counts.postures + posture] += 1;
-            for e in 0..counts.events {
-                if model.event_active(ws, e) {
-                    counts.active_at[w * counts.events + e] += 1;
-                }
+            for (e, active) in self.active.iter_mut().enumerate() {
+                *active = model.event_active(ws, e);
+                counts.active_at[w * counts.events + e] += u64::from(*active);
             }
         }
         self.onsets.copy_from_slice(model.onsets(ws));
@@ -193,6 +195,7 @@ impl RunTrack {
         self.first_onset.fill(None);
         self.onsets.fill(0);
         self.first_coercion.fill(None);
+        self.active.fill(false);
     }
 }
 

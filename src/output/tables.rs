@@ -141,14 +141,26 @@ pub fn summary_csv(model: &Model, moments: &MomentBlock, sketches: &SketchSet, p
 }
 
 /// Header line of `runs.csv`: the run, its posture at the horizon, the
-/// written metrics at the horizon, then its path: first passage out of
-/// hedging, onsets of each hazard event, first coercion by each partner.
+/// written metrics at the horizon (as in `summary.csv`: the cells, then
+/// 0/1 indicators `posture_share.<posture>` and `event_active.<event>`),
+/// then its path: first passage out of hedging, onsets of each hazard
+/// event, first coercion by each partner.
 pub fn runs_header(model: &Model) -> String {
     let s = &model.scenario;
     let mut out = String::from("run,posture");
     for c in written_cells(model) {
         out.push(',');
         out.push_str(&model.layout.cells[c].column());
+    }
+    if s.outputs.writes(POSTURE_SHARE) {
+        for p in 0..Posture::count(s.partners.len()) {
+            let _ = write!(out, ",{POSTURE_SHARE}.{}", Posture::from_index(p, s.partners.len()).label(s));
+        }
+    }
+    if s.outputs.writes(EVENT_ACTIVE) {
+        for event in &s.events {
+            let _ = write!(out, ",{EVENT_ACTIVE}.{}", event.name);
+        }
     }
     out.push_str(",first_exit_year,first_exit_posture,returned_to_hedging");
     for (e, event) in s.events.iter().enumerate() {
@@ -179,6 +191,17 @@ pub fn push_runs_row(out: &mut String, model: &Model, run: u64, posture: Posture
         if s.outputs.writes(model.layout.cells[c].metric) {
             out.push(',');
             push_float(out, v);
+        }
+    }
+    if s.outputs.writes(POSTURE_SHARE) {
+        let at = posture.index(s.partners.len());
+        for p in 0..Posture::count(s.partners.len()) {
+            out.push_str(if p == at { ",1.0" } else { ",0.0" });
+        }
+    }
+    if s.outputs.writes(EVENT_ACTIVE) {
+        for &active in &track.active {
+            out.push_str(if active { ",1.0" } else { ",0.0" });
         }
     }
     out.push(',');
