@@ -110,9 +110,12 @@ impl PathCounts {
     /// (cumulative sums of `first_exit`, (K + 1) x postures).
     pub fn cumulative_exits(&self) -> Vec<u64> {
         let mut out = self.first_exit.clone();
-        let p = self.postures;
-        for i in p..out.len() {
-            out[i] += out[i - p];
+        let mut running = vec![0u64; self.postures];
+        for step in out.chunks_exact_mut(self.postures.max(1)) {
+            for (total, count) in running.iter_mut().zip(step) {
+                *total += *count;
+                *count = *total;
+            }
         }
         out
     }

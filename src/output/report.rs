@@ -92,9 +92,10 @@ pub fn report_md(
     for line in postures_csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         // outcomes.csv lists every posture; the report shows those that occurred.
-        if let [label, count, share, lo, hi] = f[..]
-            && count != "0"
-        {
+        if let [label, count, share, lo, hi] = f[..] {
+            if count == "0" {
+                continue;
+            }
             let p = |x: &str| x.parse::<f64>().map_or_else(|_| x.to_string(), fmt4);
             let _ = writeln!(out, "| {label} | {count} | {} | {} to {} |", p(share), p(lo), p(hi));
         }
