@@ -192,7 +192,8 @@ fn path_columns_are_the_simulated_paths() {
     }
     assert!(onsets > 0 && coerced > 0, "the sample has onsets ({onsets}) and coercions ({coerced})");
     // The scheduled event has no timing columns; the hazard event has.
-    assert!(!runs[0].iter().any(|h| h.ends_with(".sanctions")));
+    assert!(!runs[0].iter().any(|h| h == "onsets.sanctions" || h == "first_onset_year.sanctions"));
+    assert!(runs[0].iter().any(|h| h == "event_active.sanctions"));
 
     // trajectories.csv: the first 4 runs, every step, the values of runs.csv at the horizon.
     let traj = rows(&text(out.join("trajectories.csv")));
