@@ -6,7 +6,7 @@
 # scenario as SHARDS array tasks plus a dependent merge job with
 # scripts/slurm/submit.sh, waits for the merge, runs the same scenario on
 # this machine with plain `hedgesim run`, and checks with cmp that
-# summary.csv, outcomes.csv and runs.csv are byte-identical.
+# summary.csv, outcomes.csv, runs.csv and survival.csv are byte-identical.
 #
 # Needs root (the test cluster runs as SlurmUser=root) and Debian's slurm-wlm
 # and munge packages, which it installs with apt-get when missing. Safe to
@@ -365,7 +365,7 @@ ok_tasks=$(grep -c 'JobState=COMPLETED .*ExitCode=0:0' <<<"$tasks" || true)
 for ((k = 0; k < SHARDS; k++)); do
     [[ -d $WORK/shards/shard-$k ]] || fail "shard directory $WORK/shards/shard-$k is missing"
 done
-for f in summary.csv outcomes.csv runs.csv manifest.json report.md; do
+for f in summary.csv outcomes.csv runs.csv survival.csv manifest.json report.md; do
     [[ -f $WORK/merged/$f ]] || fail "merged result lacks $f"
 done
 log "array job $ARRAY_JOB_ID ($SHARDS tasks) and merge job $MERGE_JOB_ID completed in $((T_JOBS - T_CLUSTER)) s"
@@ -378,7 +378,7 @@ log "single-machine run for comparison"
     fail "single-machine 'hedgesim run' failed"
 
 differ=()
-for f in summary.csv outcomes.csv runs.csv; do
+for f in summary.csv outcomes.csv runs.csv survival.csv; do
     if ! cmp -s "$WORK/local/$f" "$WORK/merged/$f"; then
         differ+=("$f")
         echo "== $f differs: $(cmp "$WORK/local/$f" "$WORK/merged/$f" 2>&1 || true)"
@@ -393,5 +393,5 @@ done
 ((${#differ[@]} == 0)) || fail "merged shards differ from the single-machine run in: ${differ[*]}"
 
 finished=1
-log "PASS: $SHARDS Slurm array shards + merge == single-machine run (summary.csv, outcomes.csv, runs.csv byte-identical; $(wc -l <"$WORK/local/runs.csv") lines in runs.csv); cluster $((T_CLUSTER - T0)) s, jobs $((T_JOBS - T_CLUSTER)) s, total $((SECONDS - T0)) s"
+log "PASS: $SHARDS Slurm array shards + merge == single-machine run (summary.csv, outcomes.csv, runs.csv, survival.csv byte-identical; $(wc -l <"$WORK/local/runs.csv") lines in runs.csv); cluster $((T_CLUSTER - T0)) s, jobs $((T_JOBS - T_CLUSTER)) s, total $((SECONDS - T0)) s"
 echo "slurm-e2e: 1 passed, 0 failed"

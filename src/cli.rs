@@ -131,6 +131,10 @@ pub struct RunArgs {
     /// Do not write runs.csv (for very large batches).
     #[arg(long)]
     pub no_runs_table: bool,
+    /// Write the full paths of the first K runs to trajectories.csv
+    /// (overrides [outputs] trajectories).
+    #[arg(long, value_name = "K")]
+    pub trajectories: Option<u64>,
     /// Compute only shard K of N (0-based), e.g. `--shard 2/8`; merge with `hedgesim merge`.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,

@@ -19,7 +19,7 @@ const TINY: &str = "tests/fixtures/tiny.toml";
 const TINY_RUNS: usize = 600;
 const TINY_STEPS: usize = 12;
 const HEADER: &str = "step,year,metric,subject,n,mean,sd,se,ci95_low,ci95_high,min,max,p05,p25,p50,p75,p95";
-const TABLES: [&str; 3] = ["summary.csv", "outcomes.csv", "runs.csv"];
+const TABLES: [&str; 4] = ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv"];
 
 fn hedgesim() -> assert_cmd::Command {
     cargo_bin_cmd!("hedgesim")
@@ -146,19 +146,23 @@ fn run_writes_a_complete_result_directory() {
     // Nothing else next to it: no hidden `.out.partial` left behind.
     assert_eq!(entries(tmp.path()), ["out"]);
     let files = entries(&out);
-    for file in ["summary.csv", "outcomes.csv", "runs.csv", "manifest.json", "report.md"] {
+    for file in ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv", "manifest.json", "report.md"] {
         assert!(files.contains(&file.to_string()), "{file} missing from {files:?}");
     }
     assert!(!files.iter().any(|f| f.ends_with(".tmp") || f.ends_with(".part")), "leftovers: {files:?}");
 
-    // summary.csv: the header, then (K + 1) x cells rows in step, then cell, order.
+    // summary.csv: the header, then per step the cells, then the 7 posture
+    // shares and the 2 event shares (docs/outputs.md); the cells here.
     let summary = text(out.join("summary.csv"));
     let mut lines = summary.lines();
     assert_eq!(lines.next(), Some(HEADER));
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let all_rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let shares = |m: &str| m == "posture_share" || m == "event_active";
+    let rows: Vec<Vec<&str>> = all_rows.iter().filter(|r| !shares(r[2])).cloned().collect();
     let cells = tiny_cells();
     assert_eq!(cells.len(), 30);
     assert_eq!(rows.len(), (TINY_STEPS + 1) * cells.len());
+    assert_eq!(all_rows.len(), (TINY_STEPS + 1) * (cells.len() + 7 + 2));
     for (i, row) in rows.iter().enumerate() {
         let (step, (metric, subject)) = (i / cells.len(), &cells[i % cells.len()]);
         assert_eq!(row.len(), 17, "row {i}: {row:?}");
@@ -173,9 +177,9 @@ fn run_writes_a_complete_result_directory() {
         assert!(v[7..].windows(2).all(|w| w[0] <= w[1]), "row {i}: quantiles not sorted");
         assert!(v[7..].iter().all(|&q| min <= q && q <= max), "row {i}: quantile outside [min, max]");
     }
-    assert_eq!(rows[0][1], "2023", "year of the base row");
+    assert_eq!(rows[0][1], "2023.0", "year of the base row");
     assert_eq!(rows[cells.len()][1], "2023.25");
-    assert_eq!(rows.last().unwrap()[1], "2026");
+    assert_eq!(rows.last().unwrap()[1], "2026.0");
 
     // runs.csv: one row per run, in run order, with every cell at the horizon.
     let runs = text(out.join("runs.csv"));
@@ -183,6 +187,15 @@ fn run_writes_a_complete_result_directory() {
     assert_eq!(runs_lines.len(), TINY_RUNS + 1);
     let mut header = vec!["run".to_string(), "posture".to_string()];
     header.extend(cells.iter().map(|(m, s)| if s.is_empty() { m.clone() } else { format!("{m}.{s}") }));
+    let shares: Vec<&str> = runs_lines[0].split(',').skip(header.len()).take(9).collect();
+    assert_eq!(shares[0], "posture_share.hedging");
+    assert_eq!(shares[7..], ["event_active.sanctions", "event_active.outage"]);
+    header.extend(shares.iter().map(|s| s.to_string()));
+    header.extend(
+        ["first_exit_year", "first_exit_posture", "returned_to_hedging", "first_onset_year.outage", "onsets.outage"]
+            .map(String::from),
+    );
+    header.extend(["RU", "CN", "EU"].map(|p| format!("first_coercion_year.{p}")));
     assert_eq!(runs_lines[0], header.join(","));
     let mut posture_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut hhi = Vec::new();
@@ -212,8 +225,8 @@ fn run_writes_a_complete_result_directory() {
         let f: Vec<&str> = line.split(',').collect();
         assert_eq!(f.len(), 5, "{line}");
         let count: u64 = f[1].parse().unwrap();
-        assert!(count > 0, "only postures that occurred are listed");
-        assert_eq!(posture_counts.get(f[0]), Some(&count), "count of {} in runs.csv", f[0]);
+        // Every posture is listed, those that did not occur with 0.
+        assert_eq!(posture_counts.get(f[0]).copied().unwrap_or(0), count, "count of {} in runs.csv", f[0]);
         let (share, lo, hi): (f64, f64, f64) = (f[2].parse().unwrap(), f[3].parse().unwrap(), f[4].parse().unwrap());
         assert_eq!(share, count as f64 / TINY_RUNS as f64);
         assert!(0.0 <= lo && lo <= share && share <= hi && hi <= 1.0, "{line}");
@@ -221,7 +234,7 @@ fn run_writes_a_complete_result_directory() {
         order.push(f[0].to_string());
     }
     assert_eq!(total, TINY_RUNS as u64);
-    assert_eq!(order.len(), posture_counts.len());
+    assert_eq!(order.len(), 7, "every posture of 3 partners");
     let rank = |p: &str| {
         let partner = |id: &str| ["RU", "CN", "EU"].iter().position(|x| *x == id).unwrap();
         match p.split_once(':') {

@@ -20,7 +20,7 @@ use std::time::Instant;
 use super::{AppError, io_err, load_scenario, progress_bar};
 use crate::cli::BenchArgs;
 use crate::engine::{BatchState, Hooks, chunk_count, run_batch, tree};
-use crate::model::{Model, Posture};
+use crate::model::Model;
 use crate::output::atomic::write_file;
 use crate::output::tables::summary_csv;
 
@@ -63,14 +63,13 @@ pub fn time_batch(model: &Model, threads: usize) -> Result<f64, AppError> {
     let s = &model.scenario;
     let cancel = AtomicBool::new(false);
     let start = Instant::now();
-    let state =
-        BatchState::new(s.runs, 0..chunk_count(s.runs), model.trajectory_len(), Posture::count(s.partners.len()));
+    let state = BatchState::for_model(model, s.runs, 0..chunk_count(s.runs));
     let hooks =
         Hooks { progress: &|_| {}, cancel: &cancel, on_window: &mut |_| Ok(false), on_checkpoint: &mut |_| Ok(()) };
     let state = run_batch(model, state, false, &pool, hooks).map_err(|e| AppError::Failed(e.to_string()))?;
-    let moments = tree::root(state.stack, chunk_count(s.runs), model.trajectory_len())
+    let moments = tree::root(state.stack, chunk_count(s.runs), crate::engine::timeline::stats_len(model))
         .map_err(|e| AppError::Failed(e.to_string()))?;
-    let table = summary_csv(model, &moments, &state.sketches);
+    let table = summary_csv(model, &moments, &state.sketches, &state.paths);
     std::hint::black_box(table.len());
     Ok(start.elapsed().as_secs_f64())
 }

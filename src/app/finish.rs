@@ -5,12 +5,13 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::engine::timeline::{PathCounts, Plan, sample_path, stats_len};
 use crate::engine::{chunk_count, tree};
 use crate::model::Model;
 use crate::output::atomic::{create_new, tmp_name, write_file};
 use crate::output::manifest::Manifest;
 use crate::output::report::report_md;
-use crate::output::tables::{outcomes_csv, runs_header, summary_csv};
+use crate::output::tables::{outcomes_csv, runs_header, summary_csv, survival_csv, trajectories_csv};
 use crate::stats::sketch::SketchSet;
 
 use super::AppError;
@@ -20,22 +21,43 @@ pub struct Totals {
     pub nodes: Vec<tree::Node>,
     pub sketches: SketchSet,
     pub postures: Vec<u64>,
+    pub paths: PathCounts,
 }
 
-/// Write summary, outcomes, manifest, report.md and the HTML report
-/// (`report.html`, `charts/`) into `dir`. The runs table,
-/// if any, is already there as `runs.csv`.
+/// `trajectories.csv` of the first `[outputs] trajectories` runs, simulated
+/// again here (a few runs; the same arithmetic as the batch); `None` if off.
+fn trajectories(model: &Model) -> Option<String> {
+    let s = &model.scenario;
+    let k = s.outputs.trajectories.min(s.runs);
+    if k == 0 {
+        return None;
+    }
+    let plan = Plan::new(s);
+    let mut ws = model.workspace();
+    let paths: Vec<_> = (0..k).map(|run| (run, sample_path(model, &plan, run, &mut ws))).collect();
+    Some(trajectories_csv(model, &paths))
+}
+
+/// Write summary, outcomes, survival, trajectories (if asked for),
+/// manifest, report.md and the HTML report (`report.html`, `charts/`) into
+/// `dir`. The runs table, if any, is already there as `runs.csv`.
 pub fn write_result(dir: &Path, model: &Model, totals: Totals, manifest: &Manifest) -> Result<(), AppError> {
     let chunks = chunk_count(model.scenario.runs);
-    let moments = tree::root(totals.nodes, chunks, model.trajectory_len())
+    let moments = tree::root(totals.nodes, chunks, stats_len(model))
         .map_err(|e| AppError::Failed(format!("internal error: incomplete batch state ({e})")))?;
-    let summary = summary_csv(model, &moments, &totals.sketches);
+    let summary = summary_csv(model, &moments, &totals.sketches, &totals.paths);
     let outcomes = outcomes_csv(model, &totals.postures);
+    let survival = survival_csv(model, &totals.paths, moments.n);
+    if let Some(text) = trajectories(model) {
+        let path = dir.join("trajectories.csv");
+        write_file(&path, text.as_bytes()).map_err(|e| super::io_err("cannot write", &path, e))?;
+    }
     let report = report_md(model, &moments, &totals.sketches, &outcomes, manifest.wall_time_s);
     let json = serde_json::to_string_pretty(manifest).map_err(|e| AppError::Failed(e.to_string()))?;
     for (name, bytes) in [
         ("summary.csv", summary.as_bytes()),
         ("outcomes.csv", outcomes.as_bytes()),
+        ("survival.csv", survival.as_bytes()),
         ("report.md", report.as_bytes()),
         ("manifest.json", json.as_bytes()),
     ] {

@@ -105,6 +105,10 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
     scenario.runs = first.manifest.runs;
     scenario.seed = first.manifest.seed;
     scenario.outputs.runs_table = first.manifest.runs_table;
+    // `run --trajectories K` is recorded in the resolved scenario.
+    if let Some(k) = first.manifest.resolved_scenario["outputs"]["trajectories"].as_u64() {
+        scenario.outputs.trajectories = k;
+    }
     let model = Model::new(&scenario);
 
     let Claimed { claim, .. } = claim_out(&args.out)?;
@@ -131,6 +135,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         nodes: Vec::new(),
         sketches: shards[0].state.sketches.clone(),
         postures: vec![0; shards[0].state.postures.len()],
+        paths: crate::engine::timeline::PathCounts::for_model(&model),
     };
     for (i, s) in shards.into_iter().enumerate() {
         if i > 0 {
@@ -139,6 +144,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         for (t, p) in totals.postures.iter_mut().zip(&s.state.postures) {
             *t += p;
         }
+        totals.paths.absorb(&s.state.paths);
         totals.nodes.extend(s.state.stack);
     }
     write_result(&partial, &model, totals, &manifest)?;

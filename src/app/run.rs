@@ -29,7 +29,7 @@ use super::{
 };
 use crate::cli::RunArgs;
 use crate::engine::{self, BatchState, CHUNK_SIZE, EngineError, Hooks, chunk_count, shard_chunks};
-use crate::model::{Model, Posture};
+use crate::model::Model;
 use crate::output::atomic::{Claim, open_nofollow, write_file};
 use crate::output::manifest::{FORMAT_VERSION, Manifest, ShardInfo, utc_now_rfc3339};
 use crate::scenario::validate::MAX_RUNS;
@@ -116,6 +116,9 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     if args.no_runs_table {
         scenario.outputs.runs_table = false;
     }
+    if let Some(k) = args.trajectories {
+        scenario.outputs.trajectories = k;
+    }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if let Some(s) = shard {
         if s.count > chunk_count(scenario.runs) {
@@ -177,9 +180,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     };
     let partial = claim.dir().to_path_buf();
     let model = Model::new(&scenario);
-    let state = resumed.unwrap_or_else(|| {
-        BatchState::new(scenario.runs, chunks.clone(), model.trajectory_len(), Posture::count(scenario.partners.len()))
-    });
+    let state = resumed.unwrap_or_else(|| BatchState::for_model(&model, scenario.runs, chunks.clone()));
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -325,7 +326,8 @@ fn write_outputs(
                 assemble_runs_table(partial, model, &[rows_path])
                     .map_err(|e| io_err("cannot write runs.csv in", partial, e))?;
             }
-            let totals = Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures };
+            let totals =
+                Totals { nodes: state.stack, sketches: state.sketches, postures: state.postures, paths: state.paths };
             write_result(partial, model, totals, manifest)?;
             for name in ["runs.part", "checkpoint.json"] {
                 let _ = fs::remove_file(partial.join(name));

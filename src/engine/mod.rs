@@ -15,6 +15,7 @@
 //! and writes checkpoints), and cancellation is an `AtomicBool`.
 
 pub mod state;
+pub mod timeline;
 pub mod tree;
 
 use std::ops::Range;
@@ -27,6 +28,7 @@ use crate::model::Model;
 use crate::stats::moments::MomentBlock;
 use crate::stats::sketch::TallySet;
 pub use state::BatchState;
+use timeline::{PathCounts, Plan, RunTrack};
 
 /// Runs per chunk. Part of the reproducibility contract: changing it changes
 /// the floating-point bits of the summary statistics.
@@ -79,6 +81,8 @@ pub struct ChunkOutput {
     pub chunk: u64,
     pub moments: MomentBlock,
     pub postures: Vec<u64>,
+    /// Posture, event and first-passage counts over time.
+    pub paths: PathCounts,
     /// Rows of `runs.csv` (empty if the runs table is off).
     pub runs_rows: String,
 }
@@ -100,8 +104,8 @@ pub struct Hooks<'a> {
 }
 
 /// Simulate one chunk: its runs [`LANE_RUNS`] at a time, step by step,
-/// folded into moments, quantile counts (the worker's own tallies) and
-/// posture counts.
+/// folded into moments and quantile counts (the worker's own tallies) at
+/// the written steps of [`Plan`], and into posture and path counts.
 pub fn simulate_chunk(
     model: &Model,
     chunk: u64,
@@ -112,42 +116,48 @@ pub fn simulate_chunk(
 ) -> ChunkOutput {
     let cells = model.layout.len();
     let partners = model.scenario.partners.len();
-    let mut moments = MomentBlock::new(model.trajectory_len());
+    let plan = Plan::new(&model.scenario);
+    let mut moments = MomentBlock::new(plan.len() * cells);
     let mut postures = vec![0u64; crate::model::Posture::count(partners)];
+    let mut paths = PathCounts::for_model(model);
     let mut runs_rows = String::new();
     let runs = chunk_runs(chunk, runs_total);
     let mut first = runs.start;
     while first < runs.end {
         let count = (runs.end - first).min(LANE_RUNS as u64) as usize;
         let (lanes, rows) = (&mut scratch.lanes[..count], &mut scratch.rows[..count * cells]);
+        let tracks = &mut scratch.tracks[..count];
+        tracks.iter_mut().for_each(RunTrack::reset);
         let weights = moments.next_run_weights(count);
         for k in 0..=model.steps() {
-            for (r, (ws, row)) in lanes.iter_mut().zip(rows.chunks_exact_mut(cells)).enumerate() {
+            let written = plan.row(k);
+            for ((r, (ws, row)), track) in
+                lanes.iter_mut().zip(rows.chunks_exact_mut(cells)).enumerate().zip(&mut *tracks)
+            {
                 match k {
                     0 => model.start(first + r as u64, ws),
                     _ => model.advance(k - 1, ws),
                 }
                 model.record(ws, row);
+                let posture = model.posture(ws).index(partners);
+                track.observe(model, ws, k, posture, written, &mut paths);
             }
-            moments.add_columns(k * cells, rows, &weights);
-            tallies.add_columns(k * cells, rows, count);
+            if let Some(w) = written {
+                moments.add_columns(w * cells, rows, &weights);
+                tallies.add_columns(w * cells, rows, count);
+            }
         }
         moments.add_runs(count);
-        for (r, (ws, row)) in lanes.iter().zip(rows.chunks_exact(cells)).enumerate() {
+        for (r, ((ws, row), track)) in lanes.iter().zip(rows.chunks_exact(cells)).zip(&*tracks).enumerate() {
             let posture = model.posture(ws);
             postures[posture.index(partners)] += 1;
             if runs_table {
-                use std::fmt::Write;
-                let _ = write!(runs_rows, "{},{}", first + r as u64, posture.label(&model.scenario));
-                for v in row {
-                    let _ = write!(runs_rows, ",{v}");
-                }
-                runs_rows.push('\n');
+                crate::output::tables::push_runs_row(&mut runs_rows, model, first + r as u64, posture, row, track);
             }
         }
         first += count as u64;
     }
-    ChunkOutput { chunk, moments, postures, runs_rows }
+    ChunkOutput { chunk, moments, postures, paths, runs_rows }
 }
 
 /// Per-worker scratch space for [`simulate_chunk`].
@@ -156,6 +166,8 @@ pub struct Scratch {
     pub lanes: Vec<crate::model::Workspace>,
     /// The values of the current step, one row per lane.
     pub rows: Vec<f64>,
+    /// What each lane's path did so far.
+    pub tracks: Vec<RunTrack>,
 }
 
 impl Scratch {
@@ -163,6 +175,7 @@ impl Scratch {
         Self {
             lanes: (0..LANE_RUNS).map(|_| model.workspace()).collect(),
             rows: vec![0.0; LANE_RUNS * model.layout.len()],
+            tracks: vec![RunTrack::new(model); LANE_RUNS],
         }
     }
 }
@@ -182,7 +195,7 @@ pub fn run_batch(
     // tallies and its scratch space (workspaces and step rows), so nothing
     // is re-allocated per window.
     let slots: Vec<Mutex<(TallySet, Scratch)>> =
-        (0..threads).map(|_| Mutex::new((TallySet::new(model.trajectory_len()), Scratch::new(model)))).collect();
+        (0..threads).map(|_| Mutex::new((TallySet::new(timeline::stats_len(model)), Scratch::new(model)))).collect();
     // Worker tallies hold exactly the runs of the windows folded since the
     // last flush, so after a flush the state is consistent.
     let flush = |state: &mut BatchState| {
@@ -221,7 +234,7 @@ pub fn run_batch(
                 let runs = chunk_runs(out.chunk, runs_total);
                 return Err(EngineError::NonFinite {
                     metric: model.layout.cells[i % cells].column(),
-                    step: i / cells,
+                    step: Plan::new(&model.scenario).steps[i / cells],
                     first_run: runs.start,
                     end_run: runs.end,
                 });
@@ -233,6 +246,7 @@ pub fn run_batch(
             for (total, add) in state.postures.iter_mut().zip(&out.postures) {
                 *total += add;
             }
+            state.paths.absorb(&out.paths);
             rows.push_str(&out.runs_rows);
             state.next_chunk = out.chunk + 1;
         }
@@ -287,6 +301,7 @@ mod tests {
         let (mut ws, mut trajectory) = (model.workspace(), vec![0.0; model.trajectory_len()]);
         let mut moments = MomentBlock::new(model.trajectory_len());
         let mut sketches = SketchSet::new(model.trajectory_len());
+        assert_eq!(timeline::stats_len(&model), model.trajectory_len(), "tiny writes every step");
         let mut postures = vec![0u64; out.postures.len()];
         let mut rows = String::new();
         let cells = model.layout.len();
@@ -295,13 +310,18 @@ mod tests {
             postures[posture.index(scenario.partners.len())] += 1;
             moments.add_row(&trajectory);
             sketches.add_row(&trajectory);
-            let last: Vec<String> = trajectory[trajectory.len() - cells..].iter().map(|v| v.to_string()).collect();
+            let last: Vec<String> =
+                trajectory[trajectory.len() - cells..].iter().map(|&v| crate::output::tables::float(v)).collect();
             rows.push_str(&format!("{run},{},{}\n", posture.label(&scenario), last.join(",")));
         }
         assert_eq!(out.moments.n, LANE_RUNS as u64 + 7);
         assert_eq!(out.moments, moments);
         assert_eq!(out.postures, postures);
-        assert_eq!(out.runs_rows, rows);
+        // The path columns that follow the horizon values are checked in tests/time_resolved.rs.
+        let prefix = |text: &str| -> String {
+            text.lines().map(|l| l.split(',').take(2 + cells).collect::<Vec<_>>().join(",") + "\n").collect()
+        };
+        assert_eq!(prefix(&out.runs_rows), rows);
         let mut counted = SketchSet::new(model.trajectory_len());
         counted.absorb(&tallies);
         assert_eq!(counted, sketches);

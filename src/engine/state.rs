@@ -10,11 +10,13 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
+use super::timeline::PathCounts;
 use super::tree::Node;
 use crate::stats::moments::{CellMoments, MomentBlock};
 use crate::stats::sketch::{Buckets, Sketch, SketchSet};
 
-const MAGIC: &[u8; 8] = b"HSIMST01";
+/// Version 02 added the path counts (time-resolved outcomes).
+const MAGIC: &[u8; 8] = b"HSIMST02";
 
 /// State of the chunks `chunks.start..next_chunk` of a batch of `runs` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +29,12 @@ pub struct BatchState {
     pub stack: Vec<Node>,
     pub sketches: SketchSet,
     pub postures: Vec<u64>,
+    /// Posture, event and first-passage counts over time.
+    pub paths: PathCounts,
 }
 
 impl BatchState {
-    pub fn new(runs: u64, chunks: Range<u64>, cells: usize, postures: usize) -> Self {
+    pub fn new(runs: u64, chunks: Range<u64>, cells: usize, postures: usize, paths: PathCounts) -> Self {
         Self {
             runs,
             next_chunk: chunks.start,
@@ -38,7 +42,15 @@ impl BatchState {
             stack: Vec::new(),
             sketches: SketchSet::new(cells),
             postures: vec![0; postures],
+            paths,
         }
+    }
+
+    /// An empty state for `model`'s batch of `runs` runs over `chunks`.
+    pub fn for_model(model: &crate::model::Model, runs: u64, chunks: Range<u64>) -> Self {
+        let postures = crate::model::Posture::count(model.scenario.partners.len());
+        let cells = super::timeline::stats_len(model);
+        Self::new(runs, chunks, cells, postures, PathCounts::for_model(model))
     }
 
     /// Runs folded in so far.
@@ -80,6 +92,12 @@ impl BatchState {
                     w.extend_from_slice(&c.to_le_bytes());
                 }
             }
+        }
+        put_u64(&mut w, self.paths.postures as u64);
+        put_u64(&mut w, self.paths.events as u64);
+        for v in self.paths.vectors() {
+            put_u64(&mut w, v.len() as u64);
+            v.iter().for_each(|&c| put_u64(&mut w, c));
         }
         let digest = Sha256::digest(&w);
         w.extend_from_slice(&digest);
@@ -130,10 +148,20 @@ impl BatchState {
             let [positive, negative] = sides;
             sketches.push(Sketch { zeros, positive, negative });
         }
+        let bad = |_| DecodeError("bad path counts".into());
+        let n_postures = usize::try_from(r.u64()?).map_err(bad)?;
+        let n_events = usize::try_from(r.u64()?).map_err(bad)?;
+        let mut vectors = [Vec::new(), Vec::new(), Vec::new()];
+        for v in &mut vectors {
+            let len = r.len(8)?;
+            *v = (0..len).map(|_| r.u64()).collect::<Result<_, _>>()?;
+        }
+        let [posture_at, active_at, first_exit] = vectors;
+        let paths = PathCounts { postures: n_postures, events: n_events, posture_at, active_at, first_exit };
         if r.pos != body.len() {
             return Err(DecodeError("trailing bytes".into()));
         }
-        Ok(BatchState { runs, chunks, next_chunk, stack, sketches: SketchSet { sketches }, postures })
+        Ok(BatchState { runs, chunks, next_chunk, stack, sketches: SketchSet { sketches }, postures, paths })
     }
 }
 
@@ -186,12 +214,14 @@ mod tests {
 
     #[test]
     fn round_trips_and_detects_corruption() {
-        let mut s = BatchState::new(1000, 2..4, 3, 5);
+        let mut s = BatchState::new(1000, 2..4, 3, 5, PathCounts::new(2, 3, 5, 1));
         let mut block = MomentBlock::new(3);
         block.add_row(&[1.0, -2.5, 0.0]);
         s.stack.push(Node { level: 1, index: 1, value: block });
         s.sketches.add_row(&[1.0, -2.5, 0.0]);
         s.postures[2] = 7;
+        s.paths.first_exit[7] = 3;
+        s.paths.active_at[1] = 9;
         s.next_chunk = 4;
         let bytes = s.encode();
         assert_eq!(BatchState::decode(&bytes).unwrap(), s);

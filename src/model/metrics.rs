@@ -24,6 +24,20 @@ pub const PARTNER_METRICS: [&str; 7] = [
 /// Per-group metrics (subject = group label).
 pub const GROUP_METRICS: [&str; 2] = ["group_share", "group_attention"];
 
+/// Time-resolved posture shares (subject = posture label) in `summary.csv`.
+pub const POSTURE_SHARE: &str = "posture_share";
+/// Share of runs in which an event is active (subject = event name).
+pub const EVENT_ACTIVE: &str = "event_active";
+
+/// Every metric name that `[outputs] metrics` may select.
+pub fn output_metrics() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = HEDGER_METRICS.to_vec();
+    all.extend(PARTNER_METRICS);
+    all.extend(GROUP_METRICS);
+    all.extend([POSTURE_SHARE, EVENT_ACTIVE]);
+    all
+}
+
 /// Metrics whose values are whole numbers (their quantiles are rounded).
 pub fn is_count(metric: &str) -> bool {
     matches!(metric, "coercion_events" | "coercion_events_total")

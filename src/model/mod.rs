@@ -174,6 +174,9 @@ pub struct Workspace {
     last_active: Vec<(usize, f64)>,
     hazard_left: Vec<usize>,
     hazard_onset: Vec<f64>,
+    /// Onsets of each event so far in this run (recording only: nothing
+    /// in the dynamics reads it).
+    onsets: Vec<u32>,
     streams: Streams,
 }
 
@@ -312,6 +315,7 @@ impl Model {
             last_active: Vec::new(),
             hazard_left: vec![0; self.events.len()],
             hazard_onset: zero(self.events.len()),
+            onsets: vec![0; self.events.len()],
             streams: Streams {
                 global: stream(seed, 0, self.key_global),
                 bloc: self.key_bloc.iter().map(|&k| stream(seed, 0, k)).collect(),
@@ -343,6 +347,7 @@ impl Model {
         ws.last_active.clear();
         ws.hazard_left.fill(0);
         ws.hazard_onset.fill(0.0);
+        ws.onsets.fill(0);
         let s = &mut ws.streams;
         s.global = stream(seed, run, self.key_global);
         for (dst, &k) in s.bloc.iter_mut().zip(&self.key_bloc) {
@@ -383,6 +388,28 @@ impl Model {
         classify(&ws.t, &ws.d, &ws.share, c.alignment_threshold, c.dependence_threshold)
     }
 
+    /// Whether event `e` is active in the step just taken (in the state
+    /// last advanced; none at step 0).
+    pub fn event_active(&self, ws: &Workspace, e: usize) -> bool {
+        // After `apply_events`, `last_active` holds this step's active list.
+        ws.last_active.iter().any(|&(i, _)| i == e)
+    }
+
+    /// Onsets of each event so far in the run in `ws`.
+    pub fn onsets<'w>(&self, ws: &'w Workspace) -> &'w [u32] {
+        &ws.onsets
+    }
+
+    /// Coercions of each partner so far in the run in `ws`.
+    pub fn coerced<'w>(&self, ws: &'w Workspace) -> &'w [u32] {
+        &ws.coerced
+    }
+
+    /// Whether event `e` is a hazard (random onset) event.
+    pub fn is_hazard(&self, e: usize) -> bool {
+        matches!(self.events[e].schedule, Schedule::Hazard { .. })
+    }
+
     /// Step 1: hazard onsets, shocks at onset, effective parameters.
     fn apply_events(&self, j: usize, ws: &mut Workspace) {
         if self.events.is_empty() {
@@ -415,8 +442,11 @@ impl Model {
                     (onset, ws.hazard_onset[e])
                 }
             };
-            if onset && !event.shock.is_none() {
-                self.apply_shock(event, ws);
+            if onset {
+                ws.onsets[e] += 1;
+                if !event.shock.is_none() {
+                    self.apply_shock(event, ws);
+                }
             }
             ws.active.push((e, ramp_fraction(event.ramp, onset_time, t_k)));
         }

@@ -31,6 +31,8 @@ pub fn report_md(
     let s = &model.scenario;
     let cells = model.layout.len();
     let last = model.steps();
+    // The horizon's row among the written rows (`[outputs] every`).
+    let horizon_row = crate::engine::timeline::Plan::new(s).len() - 1;
     let mut out = String::new();
     let _ = writeln!(out, "# hedgesim report: {}\n", s.name);
     if !s.description.is_empty() {
@@ -70,7 +72,7 @@ pub fn report_md(
             continue;
         }
         let base = moments.cells[c].mean;
-        let i = last * cells + c;
+        let i = horizon_row * cells + c;
         let end = summarize(moments, i, &sketches.sketches[i], &q, None, is_count(cell.metric));
         let _ = writeln!(
             out,
@@ -89,7 +91,11 @@ pub fn report_md(
     let _ = writeln!(out, "|---|---:|---:|---|");
     for line in postures_csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
+        // outcomes.csv lists every posture; the report shows those that occurred.
         if let [label, count, share, lo, hi] = f[..] {
+            if count == "0" {
+                continue;
+            }
             let p = |x: &str| x.parse::<f64>().map_or_else(|_| x.to_string(), fmt4);
             let _ = writeln!(out, "| {label} | {count} | {} | {} to {} |", p(share), p(lo), p(hi));
         }

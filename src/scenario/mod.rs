@@ -199,6 +199,20 @@ pub struct Event {
 pub struct Outputs {
     pub quantiles: Vec<f64>,
     pub runs_table: bool,
+    /// Years between the rows written to the time-resolved tables (`None`:
+    /// every step). The model still steps at `steps_per_year`.
+    pub every: Option<f64>,
+    /// The metrics written (`None`: all of them).
+    pub metrics: Option<Vec<String>>,
+    /// Runs whose full paths go to `trajectories.csv` (the first K; 0: none).
+    pub trajectories: u64,
+}
+
+impl Outputs {
+    /// Whether metric `metric` is written.
+    pub fn writes(&self, metric: &str) -> bool {
+        self.metrics.as_ref().is_none_or(|m| m.iter().any(|x| x == metric))
+    }
 }
 
 /// `[classification]`.

@@ -40,7 +40,7 @@ fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) ->
     let (partners_raw, groups, blocs) = read_partners(root, diags);
     let corridors_raw = read_corridors(root, diags);
     let hedger = read_hedger(root, &partners_raw, diags);
-    let outputs = read_outputs(root, diags);
+    let outputs = read_outputs(root, header.as_ref().map(|h| h.steps_per_year), diags);
     let classification = read_classification(root, diags);
 
     let partner_ids: Vec<String> = partners_raw.iter().map(|p| p.partner.id.clone()).collect();
@@ -493,10 +493,14 @@ fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &
     Some(Hedger { name, trade_total: trade_total?, params: params? })
 }
 
-fn read_outputs(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Outputs> {
+fn read_outputs(
+    root: &mut TableReader<'_, '_>,
+    steps_per_year: Option<u32>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Outputs> {
     let default_q = vec![0.05, 0.25, 0.5, 0.75, 0.95];
     let Some(mut t) = root.table("outputs", diags) else {
-        return Some(Outputs { quantiles: default_q, runs_table: true });
+        return Some(Outputs { quantiles: default_q, runs_table: true, every: None, metrics: None, trajectories: 0 });
     };
     let mut ok = true;
     let quantiles = match t.numbers("quantiles", diags) {
@@ -538,8 +542,57 @@ fn read_outputs(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> 
         }
     };
     let runs_table = t.bool("runs_table", diags).is_none_or(|b| b.value);
+    let every = t.f64("every", diags);
+    if let (Some(e), Some(spy)) = (&every, steps_per_year) {
+        let steps = e.value * f64::from(spy);
+        if !(e.value > 0.0 && steps.is_finite() && (steps - steps.round()).abs() < 1e-9 && steps.round() >= 1.0) {
+            diags.push(
+                e.diag(format!("every = {} years is not a whole number (>= 1) of steps of 1/{spy} year", e.value))
+                    .with_help("e.g. `every = 1` for yearly rows; the model still steps at steps_per_year"),
+            );
+            ok = false;
+        }
+    }
+    let metrics = t.strings("metrics", diags);
+    if let Some(ms) = &metrics {
+        let known = crate::model::metrics::output_metrics();
+        for m in ms {
+            if !known.contains(&m.value.as_str()) {
+                diags.push(
+                    m.diag(format!("unknown metric `{}` in outputs.metrics", m.value))
+                        .with_help(format!("use some of: {}", known.join(", "))),
+                );
+                ok = false;
+            }
+        }
+        if ms.is_empty() {
+            diags.push(
+                Diagnostic::new(t.span(), "outputs.metrics", "metrics must not be empty")
+                    .with_help("omit the key to write every metric"),
+            );
+            ok = false;
+        }
+    }
+    let trajectories = match t.i64("trajectories", diags) {
+        None => 0,
+        Some(k) if k.value >= 0 => k.value as u64,
+        Some(k) => {
+            diags.push(
+                k.diag(format!("trajectories must be >= 0, got {}", k.value))
+                    .with_help("the number of runs whose full paths go to trajectories.csv"),
+            );
+            ok = false;
+            0
+        }
+    };
     t.finish(diags);
-    ok.then_some(Outputs { quantiles, runs_table })
+    ok.then_some(Outputs {
+        quantiles,
+        runs_table,
+        every: every.map(|e| e.value),
+        metrics: metrics.map(|ms| ms.into_iter().map(|m| m.value).collect()),
+        trajectories,
+    })
 }
 
 /// Column name of a quantile: 0.05 -> `p05`, 0.5 -> `p50`, 0.975 -> `p97.5`.
