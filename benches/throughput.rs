@@ -4,13 +4,16 @@
 //! statistics folds of the engine on their own (moments and quantile
 //! tallies, one lane block of 64 baseline runs step by step), so that work
 //! on either can be measured apart from the simulation. Run with
-//! `cargo bench`.
+//! `cargo bench`. `explore/baseline_point_1k_runs_3_outcomes` times one
+//! design point of `hedgesim explore` (outcome-only simulation).
 
 use std::path::Path;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hedgesim::app::bench::time_batch;
 use hedgesim::engine::LANE_RUNS;
+use hedgesim::explore::evaluate::{Probe, probe_for, simulate_point};
+use hedgesim::explore::spec::parse_outcome;
 use hedgesim::model::Model;
 use hedgesim::scenario::Scenario;
 use hedgesim::stats::moments::MomentBlock;
@@ -139,5 +142,24 @@ fn statistics_folds(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, one_run, batch, merge, statistics_folds);
+/// One explore design point: 1,000 baseline runs reduced to three outcomes
+/// at the horizon (what `hedgesim explore` computes per point), against the
+/// same runs with full statistics (`engine/baseline_10k_runs_*`, per
+/// partner-step): the ratio is recorded in docs/performance.md.
+fn explore_point(c: &mut Criterion) {
+    let scenario = baseline();
+    let model = Model::new(&scenario);
+    let probes: Vec<Probe> = ["trade_share.RU@2040", "strategic_space@2040", "posture.dependent:CN@2040"]
+        .iter()
+        .map(|o| probe_for(&parse_outcome(o).expect("outcome parses"), &scenario).expect("outcome resolves"))
+        .collect();
+    let runs = 1_000;
+    let mut group = c.benchmark_group("explore");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(partner_steps(&scenario, runs)));
+    group.bench_function("baseline_point_1k_runs_3_outcomes", |b| b.iter(|| simulate_point(&model, runs, &probes)));
+    group.finish();
+}
+
+criterion_group!(benches, one_run, batch, merge, statistics_folds, explore_point);
 criterion_main!(benches);
