@@ -10,7 +10,7 @@ fn main() {
     let cli = Cli::parse();
     let result: Result<String, AppError> = match &cli.command {
         Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
-        Command::Validate { files } => app::validate(files),
+        Command::Validate { files, deny_warnings } => app::validate(files, *deny_warnings),
         Command::Merge(args) => app::merge::merge(args),
         Command::Bench(args) => app::bench::bench(args).map(|text| {
             println!("{text}");
@@ -29,7 +29,8 @@ fn main() {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            // Paths and names from the user's files are escaped here, at the edge.
+            eprintln!("error: {}", hedgesim::scenario::diagnostics::escape_lines(&e.to_string()));
             std::process::exit(e.exit_code());
         }
     }

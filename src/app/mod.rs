@@ -60,25 +60,66 @@ pub fn claim_dir(partial: &Path, fresh: bool) -> Result<(), AppError> {
 
 /// Load a scenario; invalid files become [`AppError::Invalid`].
 pub fn load_scenario(path: &Path) -> Result<(Scenario, Vec<u8>), AppError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| AppError::Invalid(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let shown = crate::scenario::diagnostics::escape(&path.display().to_string());
+    let bytes =
+        std::fs::read(path).map_err(|e| AppError::Invalid(format!("cannot read scenario file {shown}: {e}")))?;
     let text = String::from_utf8(bytes.clone())
-        .map_err(|_| AppError::Invalid(format!("{}: not UTF-8 text; save the scenario as UTF-8", path.display())))?;
+        .map_err(|_| AppError::Invalid(format!("{shown}: not UTF-8 text; save the scenario as UTF-8")))?;
     match crate::scenario::parse_scenario(path, &text) {
         Ok(s) => Ok((s, bytes)),
         Err(e) => Err(AppError::Invalid(LoadError::Invalid(e).to_string())),
     }
 }
 
-/// `hedgesim validate`: check every file, report every problem.
-pub fn validate(files: &[PathBuf]) -> Result<String, AppError> {
+/// Print the clamp warnings of a scenario on standard error; with
+/// `deny`, any warning is an error (exit code 2) instead.
+pub fn report_warnings(scenario: &Scenario, deny: bool) -> Result<(), AppError> {
+    let warnings = crate::scenario::validate::clamp_warnings(scenario);
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    let text: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
+    if deny {
+        return Err(AppError::Invalid(format!(
+            "{}\n{} warning(s) denied by --deny-warnings; change the events or drop --deny-warnings",
+            text.join("\n"),
+            text.len()
+        )));
+    }
+    eprintln!("{}", text.join("\n"));
+    Ok(())
+}
+
+/// Refuse a scenario whose batch would not fit in memory (see
+/// [`crate::engine::state::check_memory`]) with the default thread count.
+fn check_scenario_memory(path: &Path, s: &Scenario) -> Result<(), AppError> {
+    let model = crate::model::Model::new(s);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::engine::state::check_memory(
+        model.steps(),
+        model.layout.len(),
+        threads,
+        crate::engine::chunk_count(s.runs),
+        crate::engine::state::memory_limit(),
+    )
+    .map_err(|e| AppError::Invalid(format!("{}: {e}", crate::scenario::diagnostics::escape(&path.display().to_string()))))
+}
+
+/// `hedgesim validate`: check every file, report every problem. Clamp
+/// warnings go to standard error; with `deny_warnings` they are errors.
+pub fn validate(files: &[PathBuf], deny_warnings: bool) -> Result<String, AppError> {
     let mut report = String::new();
     let mut bad = Vec::new();
     for file in files {
-        match load_scenario(file) {
+        let checked = load_scenario(file).and_then(|(s, b)| {
+            check_scenario_memory(file, &s)?;
+            report_warnings(&s, deny_warnings)?;
+            Ok((s, b))
+        });
+        match checked {
             Ok((s, _)) => report.push_str(&format!(
                 "ok: {} (scenario `{}`: {} partners, {} corridors, {} events, {} steps, {} runs)\n",
-                file.display(),
+                crate::scenario::diagnostics::escape(&file.display().to_string()),
                 s.name,
                 s.partners.len(),
                 s.corridors.len(),

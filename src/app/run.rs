@@ -81,6 +81,7 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
 /// Execute `hedgesim run`. Returns the line to print on success.
 pub fn run(args: &RunArgs) -> Result<String, AppError> {
     let (mut scenario, bytes) = load_scenario(&args.scenario)?;
+    super::report_warnings(&scenario, args.deny_warnings)?;
     if let Some(runs) = args.runs {
         if runs == 0 || runs > MAX_RUNS {
             return Err(AppError::Invalid(format!("--runs {runs}: must be in [1, {MAX_RUNS}]")));
@@ -142,6 +143,14 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
         Some(s) => shard_chunks(scenario.runs, s.index, s.count),
         None => 0..chunk_count(scenario.runs),
     };
+    crate::engine::state::check_memory(
+        model.steps(),
+        model.layout.len(),
+        threads,
+        chunks.end - chunks.start,
+        crate::engine::state::memory_limit(),
+    )
+    .map_err(|e| AppError::Invalid(format!("{}: {e}", args.scenario.display())))?;
     let partial = partial_dir(&out);
     let fresh = || {
         BatchState::new(scenario.runs, chunks.clone(), model.trajectory_len(), Posture::count(scenario.partners.len()))
@@ -247,11 +256,17 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
             / wall,
         started_at,
         shard,
+        shard_files: None,
         resolved_scenario: serde_json::to_value(&scenario).map_err(|e| AppError::Failed(e.to_string()))?,
     };
     match shard {
         Some(_) => {
-            write_file(&partial.join("state.bin"), &state.encode()).map_err(|e| io_err("cannot write", &partial, e))?;
+            let encoded = state.encode();
+            write_file(&partial.join("state.bin"), &encoded).map_err(|e| io_err("cannot write", &partial, e))?;
+            let mut manifest = manifest.clone();
+            manifest.shard_files = Some(
+                super::merge::shard_files(&encoded, &rows_path).map_err(|e| io_err("cannot read", &rows_path, e))?,
+            );
             let json = serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Failed(e.to_string()))?;
             write_file(&partial.join("manifest.json"), &json).map_err(|e| io_err("cannot write", &partial, e))?;
         }

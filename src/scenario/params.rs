@@ -57,8 +57,6 @@ pub fn range_text(min: f64, min_exclusive: bool, max: f64) -> String {
     }
 }
 
-const INF: f64 = f64::INFINITY;
-
 /// Index of each partner parameter in [`PARTNER_PARAMS`].
 pub mod partner {
     pub const GDP_GROWTH: usize = 0;
@@ -77,17 +75,17 @@ pub mod partner {
 
 /// Partner parameters (`[[partner]]`), in the order of [`partner`].
 pub const PARTNER_PARAMS: [ParamSpec; partner::COUNT] = [
-    ParamSpec::new("gdp_growth", 0.02, -1.0, true, INF),
-    ParamSpec::new("gdp_volatility", 0.0, 0.0, false, INF),
-    ParamSpec::new("volatility", 0.1, 0.0, false, INF),
-    ParamSpec::new("complementarity", 1.0, 0.0, true, INF),
-    ParamSpec::new("trade_cost", 1.0, 0.0, true, INF),
-    ParamSpec::new("access", 0.0, 0.0, false, INF),
+    ParamSpec::new("gdp_growth", 0.02, -1.0, true, 5.0),
+    ParamSpec::new("gdp_volatility", 0.0, 0.0, false, 5.0),
+    ParamSpec::new("volatility", 0.1, 0.0, false, 5.0),
+    ParamSpec::new("complementarity", 1.0, 0.0, true, 1e6),
+    ParamSpec::new("trade_cost", 1.0, 0.0, true, 1e6),
+    ParamSpec::new("access", 0.0, 0.0, false, 100.0),
     ParamSpec::new("leverage", 0.0, 0.0, false, 1.0),
-    ParamSpec::new("assertiveness", 0.0, 0.0, false, INF),
-    ParamSpec::new("reciprocity", 0.0, 0.0, false, INF),
-    ParamSpec::new("sanctions_risk", 0.0, 0.0, false, INF),
-    ParamSpec::new("priority", 0.0, -INF, false, INF),
+    ParamSpec::new("assertiveness", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("reciprocity", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("sanctions_risk", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("priority", 0.0, -1000.0, false, 1000.0),
 ];
 
 /// Index of each hedger parameter in [`HEDGER_PARAMS`].
@@ -106,15 +104,15 @@ pub mod hedger {
 
 /// Hedger parameters (`[hedger]`), in the order of [`hedger`].
 pub const HEDGER_PARAMS: [ParamSpec; hedger::COUNT] = [
-    ParamSpec::new("trade_growth", 0.03, -1.0, true, INF),
-    ParamSpec::new("trade_volatility", 0.0, 0.0, false, INF),
-    ParamSpec::new("rationality", 1.0, 0.0, true, INF),
-    ParamSpec::new("risk_aversion", 1.0, 0.0, false, INF),
-    ParamSpec::new("autonomy_weight", 0.5, 0.0, false, INF),
+    ParamSpec::new("trade_growth", 0.03, -1.0, true, 5.0),
+    ParamSpec::new("trade_volatility", 0.0, 0.0, false, 5.0),
+    ParamSpec::new("rationality", 1.0, 0.0, true, 1000.0),
+    ParamSpec::new("risk_aversion", 1.0, 0.0, false, 1000.0),
+    ParamSpec::new("autonomy_weight", 0.5, 0.0, false, 1000.0),
     ParamSpec::new("trade_adjustment", 0.3, 0.0, true, 1.0),
     ParamSpec::new("diplomatic_adjustment", 0.6, 0.0, true, 1.0),
-    ParamSpec::new("reassurance", 1.0, 0.0, false, INF),
-    ParamSpec::new("economic_diplomacy", 0.5, 0.0, false, INF),
+    ParamSpec::new("reassurance", 1.0, 0.0, false, 1000.0),
+    ParamSpec::new("economic_diplomacy", 0.5, 0.0, false, 1000.0),
 ];
 
 /// Index of each corridor parameter in [`CORRIDOR_PARAMS`].
@@ -126,18 +124,18 @@ pub mod corridor {
 
 /// Corridor parameters (`[[corridor]]`), in the order of [`corridor`].
 pub const CORRIDOR_PARAMS: [ParamSpec; corridor::COUNT] =
-    [ParamSpec::new("cost", 1.0, 0.0, true, INF), ParamSpec::new("disruption", 0.0, 0.0, false, INF)];
+    [ParamSpec::new("cost", 1.0, 0.0, true, 1e6), ParamSpec::new("disruption", 0.0, 0.0, false, 1000.0)];
 
 /// Model-wide parameters (`[model]`); not event-modifiable.
 pub const MODEL_PARAMS: [ParamSpec; 11] = [
-    ParamSpec::new("gdp_elasticity", 1.0, 0.0, false, INF),
-    ParamSpec::new("engagement_elasticity", 0.5, 0.0, false, INF),
+    ParamSpec::new("gdp_elasticity", 1.0, 0.0, false, 100.0),
+    ParamSpec::new("engagement_elasticity", 0.5, 0.0, false, 100.0),
     ParamSpec::new("global_correlation", 0.3, 0.0, false, 1.0),
     ParamSpec::new("bloc_correlation", 0.3, 0.0, false, 1.0),
-    ParamSpec::new("pressure_decay", 1.0, 0.0, false, INF),
+    ParamSpec::new("pressure_decay", 1.0, 0.0, false, 1000.0),
     ParamSpec::new("coercion_severity", 0.1, 0.0, false, 1.0 - f64::EPSILON),
-    ParamSpec::new("coercion_risk_jump", 0.2, 0.0, false, INF),
-    ParamSpec::new("disruption_duration", 0.5, 0.0, false, INF),
+    ParamSpec::new("coercion_risk_jump", 0.2, 0.0, false, 1000.0),
+    ParamSpec::new("disruption_duration", 0.5, 0.0, false, 1000.0),
     ParamSpec::new("trade_friction", 0.5, 0.0, false, 1.0),
     ParamSpec::new("learning_rate", 0.5, 0.0, false, 1.0),
     ParamSpec::new("engagement_adjustment", 0.5, 0.0, false, 1.0),

@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostics::{Diagnostic, suggest};
+use super::diagnostics::{Diagnostic, shown, suggest};
 
 /// The value of a TOML integer or float as `f64`, honouring the radix of
 /// integers (`0x10` is 16) and digit separators; `None` for other types or
@@ -104,9 +104,13 @@ impl<'a, 'i> TableReader<'a, 'i> {
         match parsed {
             Some(v) if v.is_finite() => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
             _ => {
+                let help = if matches!(value.get_ref(), DeValue::Integer(_)) {
+                    "integers must be within -9223372036854775808 to 9223372036854775807 (write large values as floats, e.g. 1e20)"
+                } else {
+                    "nan and inf are not allowed"
+                };
                 diags.push(
-                    Diagnostic::new(value.span(), self.key_path(key), "expected a finite number")
-                        .with_help("nan and inf are not allowed"),
+                    Diagnostic::new(value.span(), self.key_path(key), "expected a finite number").with_help(help),
                 );
                 None
             }
@@ -120,7 +124,12 @@ impl<'a, 'i> TableReader<'a, 'i> {
             DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
                 Ok(v) => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
                 Err(_) => {
-                    diags.push(Diagnostic::new(value.span(), self.key_path(key), "integer out of range"));
+                    diags.push(
+                        Diagnostic::new(value.span(), self.key_path(key), "integer out of range").with_help(
+                            "TOML integers are 64-bit: -9223372036854775808 to 9223372036854775807; \
+                             see docs/scenario-format.md for this key's valid range",
+                        ),
+                    );
                     None
                 }
             },
@@ -235,7 +244,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
             if self.known.contains(&name) {
                 continue;
             }
-            let mut d = Diagnostic::new(key.span(), self.key_path(name), format!("unknown key `{name}`"));
+            let mut d = Diagnostic::new(key.span(), self.key_path(&shown(name)), format!("unknown key `{}`", shown(name)));
             d = match suggest(name, self.known.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!("valid keys here: {}", self.known.join(", "))),
