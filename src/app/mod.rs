@@ -78,15 +78,17 @@ pub fn report_warnings(scenario: &Scenario, deny: bool) -> Result<(), AppError> 
     if warnings.is_empty() {
         return Ok(());
     }
-    let text: Vec<String> = warnings.iter().map(|w| format!("warning: {w}")).collect();
     if deny {
+        let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
         return Err(AppError::Invalid(format!(
-            "{}\n{} warning(s) denied by --deny-warnings; change the events or drop --deny-warnings",
+            "{}\n{} warning(s) made errors by --deny-warnings; change the events, or drop --deny-warnings to run with the clamped values",
             text.join("\n"),
             text.len()
         )));
     }
-    eprintln!("{}", text.join("\n"));
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 

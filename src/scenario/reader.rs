@@ -117,18 +117,21 @@ impl<'a, 'i> TableReader<'a, 'i> {
         }
     }
 
-    /// An integer.
-    pub fn i64(&mut self, key: &'static str, diags: &mut Vec<Diagnostic>) -> Option<At<i64>> {
+    /// An integer; `valid` describes its range for the message when the
+    /// number does not even fit in 64 bits.
+    pub fn i64(&mut self, key: &'static str, valid: &str, diags: &mut Vec<Diagnostic>) -> Option<At<i64>> {
         let value = self.raw(key)?;
         match value.get_ref() {
             DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
                 Ok(v) => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
                 Err(_) => {
                     diags.push(
-                        Diagnostic::new(value.span(), self.key_path(key), "integer out of range").with_help(
-                            "TOML integers are 64-bit: -9223372036854775808 to 9223372036854775807; \
-                             see docs/scenario-format.md for this key's valid range",
-                        ),
+                        Diagnostic::new(
+                            value.span(),
+                            self.key_path(key),
+                            format!("integer out of range: {key} must be {valid}"),
+                        )
+                        .with_help("TOML integers are 64-bit (at most 9223372036854775807)"),
                     );
                     None
                 }

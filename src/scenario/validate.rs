@@ -79,6 +79,12 @@ pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, ScenarioErr
     }
 }
 
+/// A number as messages show it: plain when short, in scientific notation
+/// when huge or tiny (`1e308`, not 309 digits).
+pub fn num(v: f64) -> String {
+    if v == 0.0 || (1e-6..1e15).contains(&v.abs()) { format!("{v}") } else { format!("{v:e}") }
+}
+
 /// A TOML syntax error, located and explained. The parser reports a
 /// duplicate key without naming it or the first definition, and a too-deep
 /// nesting at 1:1; both are completed here from the text.
@@ -221,10 +227,10 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
     };
     let name = t.string("name", diags);
     let description = t.string("description", diags).map(|d| d.value).unwrap_or_default();
-    let base_year = t.i64("base_year", diags);
-    let horizon = t.i64("horizon", diags);
+    let base_year = t.i64("base_year", "an integer in [1000, 9999]", diags);
+    let horizon = t.i64("horizon", "an integer with base_year < horizon <= 9999", diags);
     let horizon_span = horizon.as_ref().map_or_else(|| t.span(), |h| h.span.clone());
-    let steps = t.i64("steps_per_year", diags);
+    let steps = t.i64("steps_per_year", "an integer in [1, 365]", diags);
     let mut ok = true;
     let name = match name {
         Some(n) if is_safe_name(&n.value) => Some(n.value),
@@ -297,7 +303,7 @@ fn is_safe_label(label: &str) -> bool {
 
 fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> (Option<u64>, Option<u64>) {
     let Some(mut t) = root.table("monte_carlo", diags) else { return (Some(1000), Some(0)) };
-    let runs = match t.i64("runs", diags) {
+    let runs = match t.i64("runs", "an integer in [1, 4294967295]", diags) {
         None => Some(1000),
         Some(r) if r.value >= 1 && (r.value as u64) <= MAX_RUNS => Some(r.value as u64),
         Some(r) => {
@@ -305,7 +311,7 @@ fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>)
             None
         }
     };
-    let seed = match t.i64("seed", diags) {
+    let seed = match t.i64("seed", "an integer in [0, 9223372036854775807]", diags) {
         None => Some(0),
         Some(s) if s.value >= 0 => Some(s.value as u64),
         Some(s) => {
@@ -329,7 +335,7 @@ fn check_range(v: &At<f64>, spec: &ParamSpec, diags: &mut Vec<Diagnostic>) -> Op
     if spec.accepts(v.value) {
         Some(v.value)
     } else {
-        diags.push(v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), v.value)));
+        diags.push(v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), num(v.value))));
         None
     }
 }
@@ -484,7 +490,7 @@ fn read_partners(
             Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => v.value,
             Some(v) if v.value > 0.0 => {
                 diags.push(
-                    v.diag(format!("{key} must be at most {MAX_AMOUNT:e} (US$ bn), got {}", v.value))
+                    v.diag(format!("{key} must be at most {MAX_AMOUNT:e} (US$ bn), got {}", num(v.value)))
                         .with_help("amounts are in US$ bn; world GDP is about 1e5"),
                 );
                 ok = false;
@@ -635,7 +641,7 @@ fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &
         Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => Some(v.value),
         Some(v) if v.value > 0.0 => {
             diags.push(
-                v.diag(format!("trade_total must be at most {MAX_AMOUNT:e} (US$ bn), got {}", v.value))
+                v.diag(format!("trade_total must be at most {MAX_AMOUNT:e} (US$ bn), got {}", num(v.value)))
                     .with_help("amounts are in US$ bn; omit it to use the sum of partner trade"),
             );
             None
@@ -773,13 +779,14 @@ fn resolve_partners(raw: Vec<RawPartner>, names: &Names<'_>, diags: &mut Vec<Dia
     let mut out = Vec::with_capacity(raw.len());
     for (i, mut p) in raw.into_iter().enumerate() {
         ok &= p.ok;
-        for (what, share) in [("trade", p.partner.trade / trade_sum), ("diplomatic_share", d_raw[i] / d_sum)] {
+        let shares = [("trade", "trade", p.partner.trade / trade_sum), ("diplomatic_share", "diplomatic", d_raw[i] / d_sum)];
+        for (key, what, share) in shares {
             if p.ok && share < MIN_SHARE {
                 diags.push(
                     Diagnostic::new(
                         p.span.clone(),
-                        format!("partner[{i}].{what}"),
-                        format!("partner `{}` has a base {what} share of {share:e}, below {MIN_SHARE:e}", p.partner.id),
+                        format!("partner[{i}].{key}"),
+                        format!("partner `{}` has a base {what} share of {share:.3e}, below {MIN_SHARE:e}", p.partner.id),
                     )
                     .with_help("the model divides by base shares; raise the value or leave the partner out"),
                 );
@@ -1125,7 +1132,7 @@ fn read_effects(
             };
             match super::reader::number(value.get_ref()) {
                 Some(v) if v.is_finite() && v.abs() > MAX_EFFECT => diags.push(
-                    Diagnostic::new(value.span(), key_path, format!("{key} values must be within ±{MAX_EFFECT:e}, got {v}"))
+                    Diagnostic::new(value.span(), key_path, format!("{key} values must be within ±{MAX_EFFECT:e}, got {}", num(v)))
                         .with_help(format!(
                             "{name} is {}; the model clamps effective values to that range",
                             table[param].range_text()
@@ -1161,7 +1168,7 @@ fn read_effects(
                     );
                 } else if v.value > MAX_SHOCK {
                     diags.push(
-                        v.diag(format!("a shock factor must be at most {MAX_SHOCK}, got {}", v.value))
+                        v.diag(format!("a shock factor must be at most {MAX_SHOCK}, got {}", num(v.value)))
                             .with_help("2 means +100% at onset"),
                     );
                 }
@@ -1237,7 +1244,7 @@ fn check_growth(h: &Header, hd: &Hedger, partners: &[Partner], events: &[Event],
         .iter()
         .filter(|e| matches!(e.timing, Timing::Scheduled { .. }))
         .map(|e| e.shock.trade.max(1.0).ln() + e.shock.trade_total.max(1.0).ln())
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let years = f64::from(h.horizon - h.base_year);
     let start = partners.iter().map(|p| p.trade).fold(hd.trade_total, f64::max);
     let bound = start.ln() + years * growth.max(0.0) + GROWTH_SIGMAS * (sigma_t + sigma_p) * years.sqrt() + shocks;
@@ -1281,10 +1288,10 @@ impl std::fmt::Display for ClampWarning {
             "event `{}` asks for {} = {} on {}, outside its valid range ({}); the model uses {}",
             shown(&self.event),
             self.param,
-            self.asked,
+            num(self.asked),
             self.target,
             self.range,
-            self.used
+            num(self.used)
         )
     }
 }
