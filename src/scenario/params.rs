@@ -5,7 +5,10 @@
 //! at validation, to an array slot, and the per-step computation of effective
 //! parameters is a loop over numbers with no string in sight. Each entry also
 //! carries the default of MODEL.md and the valid range used both to reject a
-//! base value and to clamp an effective (event-modified) one.
+//! base value and to clamp an effective (event-modified) one. Every range
+//! is bounded above, so that no accepted value, and no clamped effective
+//! value, can drive the model to an overflow (docs/scenario-format.md,
+//! upper bounds and derived checks).
 
 /// A parameter's name, default and valid range.
 #[derive(Debug, Clone, Copy)]

@@ -517,7 +517,15 @@ fn read_partners(
         let corridor = t.string("corridor", diags);
         let diplomatic_share = match t.f64("diplomatic_share", diags) {
             None => None,
-            Some(v) if v.value > 0.0 => Some(v.value),
+            Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => Some(v.value),
+            Some(v) if v.value > 0.0 => {
+                diags.push(
+                    v.diag(format!("diplomatic_share must be at most {MAX_AMOUNT:e}, got {}", num(v.value)))
+                        .with_help("only ratios matter: the values are normalised to sum to 1"),
+                );
+                ok = false;
+                None
+            }
             Some(v) => {
                 diags.push(v.diag(format!("diplomatic_share must be > 0, got {}", v.value)).with_help(
                     "a zero base attention cannot be calibrated (its log is -infinity); use a small positive value",
@@ -1415,6 +1423,31 @@ gdp = 20
             errors(&with_header("[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2029.75\nshock = { trade = 0.5 }\n")),
             ""
         );
+    }
+
+    #[test]
+    fn clamped_effects_are_reported_with_asked_and_used_values() {
+        let s = parse_scenario(
+            Path::new("t.toml"),
+            &with_header(
+                "[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2025\nadd = { sanctions_risk = -0.6, priority = 1 }\n\
+                 multiply = { leverage = 0 }\n[[event]]\nname = \"f\"\ntarget = \"hedger\"\nat = 2025\nmultiply = { trade_adjustment = 10 }\n",
+            ),
+        )
+        .unwrap();
+        let w = clamp_warnings(&s);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!((w[0].event.as_str(), w[0].param, w[0].asked, w[0].used), ("e", "sanctions_risk", -0.6, 0.0));
+        assert_eq!((w[1].event.as_str(), w[1].param, w[1].asked, w[1].used), ("f", "trade_adjustment", 3.0, 1.0));
+        assert_eq!(
+            w[1].to_string(),
+            "event `f` asks for trade_adjustment = 3 on the hedger, outside its valid range (in (0, 1]); the model uses 1"
+        );
+    }
+
+    #[test]
+    fn numbers_are_shown_short() {
+        assert_eq!((num(0.5), num(2040.0), num(1e308), num(-1e-12), num(0.0)), ("0.5".into(), "2040".into(), "1e308".into(), "-1e-12".into(), "0".into()));
     }
 
     #[test]
