@@ -133,9 +133,17 @@ fn merge_refuses_huge_counts_before_allocating() {
         d
     };
     let count = edit("count", "\"count\": 2", "\"count\": 1000000000000000");
-    merge_refused(dir.path(), &[&count, &s1], &["count: manifest.json says shard 0/1000000000000000, impossible for 600 runs"]);
+    merge_refused(
+        dir.path(),
+        &[&count, &s1],
+        &["count: manifest.json says shard 0/1000000000000000, impossible for 600 runs"],
+    );
     let runs = edit("runs", "\"runs\": 600", "\"runs\": 1000000000000000");
-    merge_refused(dir.path(), &[&runs, &s1], &["runs: manifest.json says runs = 1000000000000000, outside [1, 4294967295]"]);
+    merge_refused(
+        dir.path(),
+        &[&runs, &s1],
+        &["runs: manifest.json says runs = 1000000000000000, outside [1, 4294967295]"],
+    );
 }
 
 #[test]
@@ -147,7 +155,11 @@ fn merge_refuses_shards_of_older_versions_without_hashes() {
     let mut m: serde_json::Value = serde_json::from_slice(&fs::read(old.join("manifest.json")).unwrap()).unwrap();
     m.as_object_mut().unwrap().remove("shard_files");
     fs::write(old.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
-    merge_refused(dir.path(), &[&old, &s1], &["old: manifest.json records no file hashes (written by an older hedgesim)"]);
+    merge_refused(
+        dir.path(),
+        &[&old, &s1],
+        &["old: manifest.json records no file hashes (written by an older hedgesim)"],
+    );
 }
 
 #[test]
@@ -157,7 +169,11 @@ fn merge_of_an_unfinished_run_or_a_missing_runs_part_suggests_resume() {
     let working = dir.path().join(".s2.partial");
     fs::create_dir(&working).unwrap();
     fs::write(working.join("checkpoint.json"), "{}").unwrap();
-    merge_refused(dir.path(), &[&working, &s1], &[".s2.partial: the working directory of an unfinished run", "--resume"]);
+    merge_refused(
+        dir.path(),
+        &[&working, &s1],
+        &[".s2.partial: the working directory of an unfinished run", "--resume"],
+    );
     let no_part = dir.path().join("nopart");
     copy_dir(&s0, &no_part);
     fs::remove_file(no_part.join("runs.part")).unwrap();
@@ -202,7 +218,13 @@ fn flag_overflow_names_the_flag_and_its_range() {
 fn clamped_scenario(dir: &Path) -> PathBuf {
     let text = fs::read_to_string(TINY).unwrap();
     let file = dir.join("clamped.toml");
-    fs::write(&file, format!("{text}\n[[event]]\nname = \"ceasefire\"\ntarget = \"RU\"\nat = 2024\nadd = {{ sanctions_risk = -0.6 }}\n")).unwrap();
+    fs::write(
+        &file,
+        format!(
+            "{text}\n[[event]]\nname = \"ceasefire\"\ntarget = \"RU\"\nat = 2024\nadd = {{ sanctions_risk = -0.6 }}\n"
+        ),
+    )
+    .unwrap();
     file
 }
 

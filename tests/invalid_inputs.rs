@@ -870,7 +870,10 @@ fn run_with_invalid_flags_writes_nothing() {
     for (flags, message) in [
         (&["--runs", "0"][..], "invalid value '0' for '--runs <RUNS>': must be an integer in [1, 4294967295]"),
         (&["--runs", "-5"][..], "invalid value '-5' for '--runs <RUNS>': must be an integer in [1, 4294967295]"),
-        (&["--seed", "-1"][..], "invalid value '-1' for '--seed <SEED>': must be an integer in [0, 18446744073709551615]"),
+        (
+            &["--seed", "-1"][..],
+            "invalid value '-1' for '--seed <SEED>': must be an integer in [0, 18446744073709551615]",
+        ),
         (&["--shard", "-1/4"][..], "--shard `-1/4`: expected K/N with 0 <= K < N"),
         (&["--threads", "0"][..], "--threads 0: use at least 1"),
         (&["--shard", "2/2"][..], "--shard `2/2`: expected K/N with 0 <= K < N"),
@@ -934,7 +937,11 @@ fn every_upper_bound_is_enforced_at_its_line() {
         let (text, at, path) = if table == "partner" {
             (with(&format!("{key} = {value}\n")), format!("15:{}", key.len() + 4), format!("partner[1].{key}"))
         } else {
-            (with(&format!("\n[{table}]\n{key} = {value}\n")), format!("17:{}", key.len() + 4), format!("{table}.{key}"))
+            (
+                with(&format!("\n[{table}]\n{key} = {value}\n")),
+                format!("17:{}", key.len() + 4),
+                format!("{table}.{key}"),
+            )
         };
         let (_dir, file, stderr) = validate(key, &text);
         let want = format!("{file}:{at}: error in `{path}`: {message}");
@@ -949,7 +956,12 @@ fn corridor_bounds_are_enforced() {
         "corridor-bounds",
         &text,
         &[
-            Expect { at: "19:8", key: "corridor[0].cost", message: "cost must be in (0, 1000000], got 2000000", help: None },
+            Expect {
+                at: "19:8",
+                key: "corridor[0].cost",
+                message: "cost must be in (0, 1000000], got 2000000",
+                help: None,
+            },
             Expect {
                 at: "20:14",
                 key: "corridor[0].disruption",
@@ -1061,7 +1073,9 @@ fn with_text(text: &str, extra: &str) -> String {
 #[test]
 fn far_horizon_is_refused_with_the_memory_it_needs() {
     let text = replaced("base_year = 2023\nhorizon = 2030", "base_year = 1000\nhorizon = 9999\nsteps_per_year = 365");
-    let text = text.replace("gdp = 2000.0", "gdp = 2000.0\nvolatility = 0").replace("gdp = 17000.0", "gdp = 17000.0\nvolatility = 0");
+    let text = text
+        .replace("gdp = 2000.0", "gdp = 2000.0\nvolatility = 0")
+        .replace("gdp = 17000.0", "gdp = 17000.0\nvolatility = 0");
     let text = format!("{text}\n[hedger]\ntrade_growth = 0\n");
     let (_dir, file, stderr) = validate("far-memory", &text);
     assert!(stderr.contains(&format!("error: {file}: the run would need about ")), "{stderr}");
@@ -1172,7 +1186,9 @@ fn integer_overflow_gives_the_valid_range() {
         "8:9",
         "partner[0].trade",
         "expected a finite number",
-        Some("integers must be within -9223372036854775808 to 9223372036854775807 (write large values as floats, e.g. 1e20)"),
+        Some(
+            "integers must be within -9223372036854775808 to 9223372036854775807 (write large values as floats, e.g. 1e20)",
+        ),
     );
 }
 

@@ -153,7 +153,14 @@ fn read_shard(dir: &Path) -> Result<Shard, String> {
             "{d}: scenario.toml does not match the scenario_sha256 of the shard's manifest (edited or replaced); {again}"
         ));
     }
-    check_file(dir, &d, "state.bin", &files.state_bin_sha256, files.state_bin_bytes, "the shard is incomplete; run it again")?;
+    check_file(
+        dir,
+        &d,
+        "state.bin",
+        &files.state_bin_sha256,
+        files.state_bin_bytes,
+        "the shard is incomplete; run it again",
+    )?;
     let part_missing = "if the shard was interrupted, finish it with the same `hedgesim run ... --shard K/N --resume`; otherwise run it again";
     if manifest.runs_table || dir.join("runs.part").exists() {
         check_file(dir, &d, "runs.part", &files.runs_part_sha256, files.runs_part_bytes, part_missing)?;

@@ -104,7 +104,9 @@ fn check_scenario_memory(path: &Path, s: &Scenario) -> Result<(), AppError> {
         crate::engine::chunk_count(s.runs),
         crate::engine::state::memory_limit(),
     )
-    .map_err(|e| AppError::Invalid(format!("{}: {e}", crate::scenario::diagnostics::escape(&path.display().to_string()))))
+    .map_err(|e| {
+        AppError::Invalid(format!("{}: {e}", crate::scenario::diagnostics::escape(&path.display().to_string())))
+    })
 }
 
 /// `hedgesim validate`: check every file, report every problem. Clamp

@@ -154,7 +154,11 @@ impl BatchState {
             return differs("the number of postures", self.postures.len().to_string(), postures.to_string());
         }
         if self.sketches.sketches.len() != cells {
-            return differs("the number of quantile cells", self.sketches.sketches.len().to_string(), cells.to_string());
+            return differs(
+                "the number of quantile cells",
+                self.sketches.sketches.len().to_string(),
+                cells.to_string(),
+            );
         }
         if let Some(node) = self.stack.iter().find(|n| n.value.cells.len() != cells) {
             return differs("the number of moment cells", node.value.cells.len().to_string(), cells.to_string());
@@ -197,7 +201,10 @@ pub fn memory_estimate(cells: usize, threads: usize, chunks: u64) -> u64 {
 /// The memory a batch may use: three quarters of this machine's memory
 /// (`MemTotal` of `/proc/meminfo`), or [`FALLBACK_MEMORY_LIMIT`].
 pub fn memory_limit() -> u64 {
-    std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| mem_total(&text)).map_or(FALLBACK_MEMORY_LIMIT, |b| b / 4 * 3)
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| mem_total(&text))
+        .map_or(FALLBACK_MEMORY_LIMIT, |b| b / 4 * 3)
 }
 
 fn mem_total(meminfo: &str) -> Option<u64> {

@@ -247,7 +247,8 @@ impl<'a, 'i> TableReader<'a, 'i> {
             if self.known.contains(&name) {
                 continue;
             }
-            let mut d = Diagnostic::new(key.span(), self.key_path(&shown(name)), format!("unknown key `{}`", shown(name)));
+            let mut d =
+                Diagnostic::new(key.span(), self.key_path(&shown(name)), format!("unknown key `{}`", shown(name)));
             d = match suggest(name, self.known.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!("valid keys here: {}", self.known.join(", "))),

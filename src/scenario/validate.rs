@@ -46,7 +46,8 @@ pub const GROWTH_SIGMAS: f64 = 8.0;
 /// Labels that CSV readers turn into missing values: pandas' default
 /// `na_values` that a label could spell, R's and polars' null markers.
 /// Compared case-insensitively.
-pub const MISSING_VALUE_LABELS: [&str; 10] = ["na", "n_a", "nan", "-nan", "null", "none", "nil", "-na", "nat", "missing"];
+pub const MISSING_VALUE_LABELS: [&str; 10] =
+    ["na", "n_a", "nan", "-nan", "null", "none", "nil", "-na", "nat", "missing"];
 
 /// Whether `label` would be read back as a missing value by pandas, R,
 /// polars or DuckDB.
@@ -92,8 +93,12 @@ fn syntax_error(source: &str, span: Option<Range<usize>>, message: &str) -> Diag
     let help = "see https://toml.io for the syntax";
     if message.contains("recursion limit") {
         let (line, start) = deepest_line(source);
-        return Diagnostic::new(start..start, "", format!("TOML syntax error: line {line} nests keys or tables too deeply"))
-            .with_help("keys, tables and arrays may nest at most about 80 levels; a scenario needs at most 3");
+        return Diagnostic::new(
+            start..start,
+            "",
+            format!("TOML syntax error: line {line} nests keys or tables too deeply"),
+        )
+        .with_help("keys, tables and arrays may nest at most about 80 levels; a scenario needs at most 3");
     }
     let span = span.unwrap_or(0..0);
     if message.contains("duplicate key") {
@@ -153,10 +158,14 @@ fn duplicate_key(source: &str, span: Range<usize>) -> Option<Diagnostic> {
     }
     let what = if header { "table" } else { "key" };
     let shown_key = shown(&key);
-    let d = Diagnostic::new(span, if header { String::new() } else { shown_key.clone() }, match first {
-        Some(o) => format!("duplicate {what} `{shown_key}`: already defined at line {}", line_col(source, o).0),
-        None => format!("duplicate {what} `{shown_key}`"),
-    });
+    let d = Diagnostic::new(
+        span,
+        if header { String::new() } else { shown_key.clone() },
+        match first {
+            Some(o) => format!("duplicate {what} `{shown_key}`: already defined at line {}", line_col(source, o).0),
+            None => format!("duplicate {what} `{shown_key}`"),
+        },
+    );
     Some(d.with_help(format!("a {what} may be defined only once; remove or merge one of the two")))
 }
 
@@ -456,7 +465,10 @@ fn read_label(
 /// A label that pandas, R, polars or DuckDB would read back as missing.
 fn missing_value_label(label: &At<String>, what: &str) -> Diagnostic {
     label
-        .diag(format!("`{}` cannot be a {what}: CSV readers (pandas, R, polars, DuckDB) read it as a missing value", label.value))
+        .diag(format!(
+            "`{}` cannot be a {what}: CSV readers (pandas, R, polars, DuckDB) read it as a missing value",
+            label.value
+        ))
         .with_help("choose another label, e.g. ISO alpha-3 `NAM` for Namibia; see docs/scenario-format.md (labels)")
 }
 
@@ -787,14 +799,18 @@ fn resolve_partners(raw: Vec<RawPartner>, names: &Names<'_>, diags: &mut Vec<Dia
     let mut out = Vec::with_capacity(raw.len());
     for (i, mut p) in raw.into_iter().enumerate() {
         ok &= p.ok;
-        let shares = [("trade", "trade", p.partner.trade / trade_sum), ("diplomatic_share", "diplomatic", d_raw[i] / d_sum)];
+        let shares =
+            [("trade", "trade", p.partner.trade / trade_sum), ("diplomatic_share", "diplomatic", d_raw[i] / d_sum)];
         for (key, what, share) in shares {
             if p.ok && share < MIN_SHARE {
                 diags.push(
                     Diagnostic::new(
                         p.span.clone(),
                         format!("partner[{i}].{key}"),
-                        format!("partner `{}` has a base {what} share of {share:.3e}, below {MIN_SHARE:e}", p.partner.id),
+                        format!(
+                            "partner `{}` has a base {what} share of {share:.3e}, below {MIN_SHARE:e}",
+                            p.partner.id
+                        ),
                     )
                     .with_help("the model divides by base shares; raise the value or leave the partner out"),
                 );
@@ -1140,11 +1156,15 @@ fn read_effects(
             };
             match super::reader::number(value.get_ref()) {
                 Some(v) if v.is_finite() && v.abs() > MAX_EFFECT => diags.push(
-                    Diagnostic::new(value.span(), key_path, format!("{key} values must be within ±{MAX_EFFECT:e}, got {}", num(v)))
-                        .with_help(format!(
-                            "{name} is {}; the model clamps effective values to that range",
-                            table[param].range_text()
-                        )),
+                    Diagnostic::new(
+                        value.span(),
+                        key_path,
+                        format!("{key} values must be within ±{MAX_EFFECT:e}, got {}", num(v)),
+                    )
+                    .with_help(format!(
+                        "{name} is {}; the model clamps effective values to that range",
+                        table[param].range_text()
+                    )),
                 ),
                 Some(v) if v.is_finite() && (key == "add" || v >= 0.0) => {
                     effects.push(Effect { param, name: name.to_string(), value: v })
@@ -1190,8 +1210,12 @@ fn read_effects(
         if allowed.is_empty() {
             for (name, _, span) in s.entries() {
                 diags.push(
-                    Diagnostic::new(span, format!("{}.{}", s.path(), shown(name)), "corridor events cannot have a shock")
-                        .with_help("use `multiply = { cost = ... }` instead"),
+                    Diagnostic::new(
+                        span,
+                        format!("{}.{}", s.path(), shown(name)),
+                        "corridor events cannot have a shock",
+                    )
+                    .with_help("use `multiply = { cost = ... }` instead"),
                 );
             }
         } else {
@@ -1236,7 +1260,8 @@ fn slot_effects(events: &[Event], on: impl Fn(&Target) -> bool, slot: usize) -> 
 fn check_growth(h: &Header, hd: &Hedger, partners: &[Partner], events: &[Event], diags: &mut Vec<Diagnostic>) {
     use params::{hedger as hp, partner as pp};
     let on_hedger = |t: &Target| matches!(t, Target::Hedger);
-    let hedger_worst = |slot: usize| worst_case(&HEDGER_PARAMS[slot], hd.params[slot], &slot_effects(events, on_hedger, slot));
+    let hedger_worst =
+        |slot: usize| worst_case(&HEDGER_PARAMS[slot], hd.params[slot], &slot_effects(events, on_hedger, slot));
     let growth = hedger_worst(hp::TRADE_GROWTH);
     let sigma_t = hedger_worst(hp::TRADE_VOLATILITY);
     let sigma_p = partners
@@ -1447,7 +1472,10 @@ gdp = 20
 
     #[test]
     fn numbers_are_shown_short() {
-        assert_eq!((num(0.5), num(2040.0), num(1e308), num(-1e-12), num(0.0)), ("0.5".into(), "2040".into(), "1e308".into(), "-1e-12".into(), "0".into()));
+        assert_eq!(
+            (num(0.5), num(2040.0), num(1e308), num(-1e-12), num(0.0)),
+            ("0.5".into(), "2040".into(), "1e308".into(), "-1e-12".into(), "0".into())
+        );
     }
 
     #[test]
