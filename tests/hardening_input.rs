@@ -8,7 +8,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use proptest::prelude::*;
 
 const TINY: &str = "tests/fixtures/tiny.toml";
 
@@ -291,6 +290,7 @@ mod fuzz {
     use super::*;
     use hedgesim::model::Model;
     use hedgesim::scenario::parse_scenario;
+    use proptest::prelude::*;
 
     /// Values that break naive readers: extremes, specials, wrong types, labels.
     const NASTY_VALUES: [&str; 18] = [

@@ -314,7 +314,7 @@ fn negative_volatility() {
         &with("volatility = -0.1\n"),
         "15:14",
         "partner[1].volatility",
-        "volatility must be >= 0, got -0.1",
+        "volatility must be in [0, 5], got -0.1",
         None,
     );
 }
@@ -934,7 +934,15 @@ const ABOVE_BOUNDS: [(&str, &str, &str, &str); 26] = [
 #[test]
 fn every_upper_bound_is_enforced_at_its_line() {
     for (table, key, value, message) in ABOVE_BOUNDS {
-        let (text, at, path) = if table == "partner" {
+        let (text, at, path) = if key == "trade" || key == "gdp" {
+            // Required keys: replace partner[1]'s value (lines 13 and 14).
+            let (line, old) = if key == "trade" { (13, "trade = 40.0") } else { (14, "gdp = 17000.0") };
+            (
+                replaced(old, &format!("{key} = {value}")),
+                format!("{line}:{}", key.len() + 4),
+                format!("partner[1].{key}"),
+            )
+        } else if table == "partner" {
             (with(&format!("{key} = {value}\n")), format!("15:{}", key.len() + 4), format!("partner[1].{key}"))
         } else {
             (

@@ -300,7 +300,7 @@ mod tests {
     fn shape_is_checked_field_by_field() {
         let s = BatchState::new(1000, 2..4, 3, 5);
         assert_eq!(s.check_shape(1000, &(2..4), 3, 5), Ok(()));
-        assert!(s.check_shape(999, &(2..4), 3, 5).unwrap_err().starts_with("runs is 999"));
+        assert!(s.check_shape(999, &(2..4), 3, 5).unwrap_err().starts_with("runs is 1000, expected 999"));
         assert!(s.check_shape(1000, &(0..4), 3, 5).unwrap_err().contains("chunk range"));
         assert!(s.check_shape(1000, &(2..4), 4, 5).unwrap_err().contains("quantile cells"));
         assert!(s.check_shape(1000, &(2..4), 3, 6).unwrap_err().contains("postures"));

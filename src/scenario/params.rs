@@ -174,6 +174,7 @@ mod tests {
         assert!(!cost.accepts(0.0));
         assert!(cost.clamp(-3.0) > 0.0);
         assert_eq!(range_text(0.0, false, 1.0), "in [0, 1]");
-        assert_eq!(cost.range_text(), "> 0");
+        assert_eq!(cost.range_text(), "in (0, 1000000]");
+        assert_eq!(range_text(0.0, true, f64::INFINITY), "> 0");
     }
 }
