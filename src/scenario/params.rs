@@ -26,9 +26,14 @@ impl ParamSpec {
         Self { name, default, min, min_exclusive, max }
     }
 
-    /// Whether a base value given in a scenario file is acceptable.
+    /// Whether a base value given in a scenario file is acceptable. Above
+    /// an exclusive lower bound, values closer to it than
+    /// [`EXCLUSIVE_FLOOR`] are refused too (`rationality = 5e-324` would
+    /// make the model divide by almost zero), as [`ParamSpec::clamp`] does
+    /// for effective values.
     pub fn accepts(&self, value: f64) -> bool {
-        value.is_finite() && (value > self.min || (!self.min_exclusive && value == self.min)) && value <= self.max
+        let floor = if self.min_exclusive { self.min + EXCLUSIVE_FLOOR } else { self.min };
+        value.is_finite() && value >= floor && value <= self.max
     }
 
     /// Human description of the range, e.g. `> 0` or `in [0, 1]`.
@@ -172,6 +177,7 @@ mod tests {
     fn exclusive_bounds_are_clamped_above() {
         let cost = CORRIDOR_PARAMS[corridor::COST];
         assert!(!cost.accepts(0.0));
+        assert!(!cost.accepts(5e-324) && cost.accepts(1e-9));
         assert!(cost.clamp(-3.0) > 0.0);
         assert_eq!(range_text(0.0, false, 1.0), "in [0, 1]");
         assert_eq!(cost.range_text(), "in (0, 1000000]");

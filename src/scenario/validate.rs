@@ -344,7 +344,19 @@ fn check_range(v: &At<f64>, spec: &ParamSpec, diags: &mut Vec<Diagnostic>) -> Op
     if spec.accepts(v.value) {
         Some(v.value)
     } else {
-        diags.push(v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), num(v.value))));
+        let near = spec.min_exclusive && v.value > spec.min && v.value <= spec.max;
+        diags.push(if near {
+            v.diag(format!(
+                "{} must be at least {} above {}, got {}",
+                spec.name,
+                num(params::EXCLUSIVE_FLOOR),
+                spec.min,
+                num(v.value)
+            ))
+            .with_help("a value this close to the bound makes the model divide by almost zero")
+        } else {
+            v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), num(v.value)))
+        });
         None
     }
 }
