@@ -1153,7 +1153,7 @@ fn a_byte_order_mark_does_not_shift_columns() {
         "expected a string, found integer",
         None,
     );
-    let (_dir, file, stderr) = validate("bom-first-line", &format!("\u{feff}[scenario]\nname = 5\n"));
+    let (_dir, file, stderr) = validate("bom-first-line", "\u{feff}[scenario]\nname = 5\n");
     assert!(stderr.contains(&format!("{file}:1:1: error in `scenario.base_year`")), "{stderr}");
 }
 
