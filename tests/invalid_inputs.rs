@@ -910,7 +910,7 @@ const ABOVE_BOUNDS: [(&str, &str, &str, &str); 26] = [
     ("partner", "trade_cost", "2e6", "trade_cost must be in (0, 1000000], got 2000000"),
     ("partner", "access", "101", "access must be in [0, 100], got 101"),
     ("partner", "leverage", "1.5", "leverage must be in [0, 1], got 1.5"),
-    ("partner", "assertiveness", "1e308", "assertiveness must be in [0, 1000], got 1e308"),
+    ("partner", "assertiveness", "1e308", "assertiveness must be in [0, 1000000], got 1e308"),
     ("partner", "reciprocity", "1e308", "reciprocity must be in [0, 1000], got 1e308"),
     ("partner", "sanctions_risk", "1001", "sanctions_risk must be in [0, 1000], got 1001"),
     ("partner", "priority", "-1e308", "priority must be in [-1000, 1000], got -1e308"),
@@ -1024,7 +1024,7 @@ fn event_multiply_of_1e308_is_refused() {
         "20:30",
         "event[0].multiply.assertiveness",
         "multiply values must be within ±1e6, got 1e308",
-        Some("assertiveness is in [0, 1000]; the model clamps effective values to that range"),
+        Some("assertiveness is in [0, 1000000]; the model clamps effective values to that range"),
     );
 }
 

@@ -90,7 +90,7 @@ pub const PARTNER_PARAMS: [ParamSpec; partner::COUNT] = [
     ParamSpec::new("trade_cost", 1.0, 0.0, true, 1e6),
     ParamSpec::new("access", 0.0, 0.0, false, 100.0),
     ParamSpec::new("leverage", 0.0, 0.0, false, 1.0),
-    ParamSpec::new("assertiveness", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("assertiveness", 0.0, 0.0, false, 1e6),
     ParamSpec::new("reciprocity", 0.0, 0.0, false, 1000.0),
     ParamSpec::new("sanctions_risk", 0.0, 0.0, false, 1000.0),
     ParamSpec::new("priority", 0.0, -1000.0, false, 1000.0),
