@@ -4,6 +4,30 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::scenario::validate::MAX_RUNS;
+
+/// An integer flag value in `[lo, hi]`; the message gives the range
+/// (clap names the flag). Negative and too-large values are read too, so
+/// that they get this message rather than "unexpected argument".
+fn integer_in(text: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    let range = format!("an integer in [{lo}, {hi}]");
+    match text.trim().replace('_', "").parse::<i128>() {
+        Ok(v) if (i128::from(lo)..=i128::from(hi)).contains(&v) => Ok(v as u64),
+        Ok(_) => Err(format!("must be {range}")),
+        Err(_) => Err(format!("expected {range}")),
+    }
+}
+
+/// `--runs`: 1 to [`MAX_RUNS`].
+pub fn runs_value(text: &str) -> Result<u64, String> {
+    integer_in(text, 1, MAX_RUNS)
+}
+
+/// `--seed`: any u64.
+pub fn seed_value(text: &str) -> Result<u64, String> {
+    integer_in(text, 0, u64::MAX)
+}
+
 /// Agent-based Monte Carlo model of omnidirectional hedging.
 ///
 /// hedgesim reads a TOML scenario (Kazakhstan as the hedging actor, its
@@ -37,6 +61,9 @@ pub enum Command {
         /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
+        /// Treat warnings (event effects clamped to a parameter's range) as errors.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Compare results with a reference: differences, CIs, p-values, effect sizes.
     ///
@@ -109,11 +136,11 @@ pub struct RunArgs {
     /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Number of runs (overrides [monte_carlo] runs).
-    #[arg(long)]
+    /// Number of runs (overrides [monte_carlo] runs), 1 to 4294967295.
+    #[arg(long, allow_negative_numbers = true, value_parser = runs_value)]
     pub runs: Option<u64>,
-    /// Base seed (overrides [monte_carlo] seed).
-    #[arg(long)]
+    /// Base seed (overrides [monte_carlo] seed), 0 to 18446744073709551615.
+    #[arg(long, allow_negative_numbers = true, value_parser = seed_value)]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
@@ -136,11 +163,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "K")]
     pub trajectories: Option<u64>,
     /// Compute only shard K of N (0-based), e.g. `--shard 2/8`; merge with `hedgesim merge`.
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
     pub shard: Option<String>,
     /// Continue an interrupted run from its checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Treat warnings (event effects clamped to a parameter's range) as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 #[derive(Debug, Args)]
@@ -212,8 +242,8 @@ pub struct BenchArgs {
     /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Runs per repetition.
-    #[arg(long, default_value_t = 20_000)]
+    /// Runs per repetition, 1 to 4294967295.
+    #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = runs_value)]
     pub runs: u64,
     /// Thread counts, comma-separated (default: 1 up to the available cores).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]

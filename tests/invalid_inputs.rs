@@ -319,7 +319,7 @@ fn negative_volatility() {
         &with("volatility = -0.1\n"),
         "15:14",
         "partner[1].volatility",
-        "volatility must be >= 0, got -0.1",
+        "volatility must be in [0, 5], got -0.1",
         None,
     );
 }
@@ -873,7 +873,13 @@ fn run_with_invalid_flags_writes_nothing() {
     let out = dir.path().join("out");
     let tiny = Path::new("tests/fixtures/tiny.toml");
     for (flags, message) in [
-        (&["--runs", "0"][..], "--runs 0: must be in [1, 4294967295]"),
+        (&["--runs", "0"][..], "invalid value '0' for '--runs <RUNS>': must be an integer in [1, 4294967295]"),
+        (&["--runs", "-5"][..], "invalid value '-5' for '--runs <RUNS>': must be an integer in [1, 4294967295]"),
+        (
+            &["--seed", "-1"][..],
+            "invalid value '-1' for '--seed <SEED>': must be an integer in [0, 18446744073709551615]",
+        ),
+        (&["--shard", "-1/4"][..], "--shard `-1/4`: expected K/N with 0 <= K < N"),
         (&["--threads", "0"][..], "--threads 0: use at least 1"),
         (&["--shard", "2/2"][..], "--shard `2/2`: expected K/N with 0 <= K < N"),
         (&["--shard", "0/50"][..], "--shard 0/50: 600 runs make only 3 chunks of 256; use at most 3 shards"),
@@ -891,4 +897,327 @@ fn run_with_invalid_flags_writes_nothing() {
         assert!(!out.exists(), "{flags:?} wrote {}", out.display());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{flags:?} left files behind");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The catalogue of issue 14 (items 8, 14, 15): values that used to validate
+// but could not run, labels that CSV readers read as missing, and messages
+// that did not locate the problem. Lines refer to BASE (see its comment).
+
+/// Every parameter with an upper bound, just above it: (table, key, value,
+/// message). The key is appended to `partner[1]` (line 15) or added as a
+/// table at line 16.
+const ABOVE_BOUNDS: [(&str, &str, &str, &str); 26] = [
+    ("partner", "gdp_growth", "1e308", "gdp_growth must be in (-1, 5], got 1e308"),
+    ("partner", "gdp_volatility", "5.5", "gdp_volatility must be in [0, 5], got 5.5"),
+    ("partner", "volatility", "1e308", "volatility must be in [0, 5], got 1e308"),
+    ("partner", "complementarity", "2e6", "complementarity must be in (0, 1000000], got 2000000"),
+    ("partner", "trade_cost", "2e6", "trade_cost must be in (0, 1000000], got 2000000"),
+    ("partner", "access", "101", "access must be in [0, 100], got 101"),
+    ("partner", "leverage", "1.5", "leverage must be in [0, 1], got 1.5"),
+    ("partner", "assertiveness", "1e308", "assertiveness must be in [0, 1000000], got 1e308"),
+    ("partner", "reciprocity", "1e308", "reciprocity must be in [0, 1000], got 1e308"),
+    ("partner", "sanctions_risk", "1001", "sanctions_risk must be in [0, 1000], got 1001"),
+    ("partner", "priority", "-1e308", "priority must be in [-1000, 1000], got -1e308"),
+    ("partner", "trade", "1e308", "trade must be at most 1e9 (US$ bn), got 1e308"),
+    ("partner", "gdp", "1e10", "gdp must be at most 1e9 (US$ bn), got 10000000000"),
+    ("hedger", "trade_growth", "2040", "trade_growth must be in (-1, 5], got 2040"),
+    ("hedger", "trade_volatility", "6", "trade_volatility must be in [0, 5], got 6"),
+    ("hedger", "rationality", "1e4", "rationality must be in (0, 1000], got 10000"),
+    ("hedger", "risk_aversion", "1e4", "risk_aversion must be in [0, 1000], got 10000"),
+    ("hedger", "autonomy_weight", "1e4", "autonomy_weight must be in [0, 1000], got 10000"),
+    ("hedger", "reassurance", "1e4", "reassurance must be in [0, 1000], got 10000"),
+    ("hedger", "economic_diplomacy", "1e4", "economic_diplomacy must be in [0, 1000], got 10000"),
+    ("hedger", "trade_total", "1e308", "trade_total must be at most 1e9 (US$ bn), got 1e308"),
+    ("model", "gdp_elasticity", "101", "gdp_elasticity must be in [0, 100], got 101"),
+    ("model", "engagement_elasticity", "101", "engagement_elasticity must be in [0, 100], got 101"),
+    ("model", "pressure_decay", "1e308", "pressure_decay must be in [0, 1000], got 1e308"),
+    ("model", "coercion_risk_jump", "1e308", "coercion_risk_jump must be in [0, 1000], got 1e308"),
+    ("model", "disruption_duration", "1e308", "disruption_duration must be in [0, 1000], got 1e308"),
+];
+
+#[test]
+fn every_upper_bound_is_enforced_at_its_line() {
+    for (table, key, value, message) in ABOVE_BOUNDS {
+        let (text, at, path) = if key == "trade" || key == "gdp" {
+            // Required keys: replace partner[1]'s value (lines 13 and 14).
+            let (line, old) = if key == "trade" { (13, "trade = 40.0") } else { (14, "gdp = 17000.0") };
+            (
+                replaced(old, &format!("{key} = {value}")),
+                format!("{line}:{}", key.len() + 4),
+                format!("partner[1].{key}"),
+            )
+        } else if table == "partner" {
+            (with(&format!("{key} = {value}\n")), format!("15:{}", key.len() + 4), format!("partner[1].{key}"))
+        } else {
+            (
+                with(&format!("\n[{table}]\n{key} = {value}\n")),
+                format!("17:{}", key.len() + 4),
+                format!("{table}.{key}"),
+            )
+        };
+        let (_dir, file, stderr) = validate(key, &text);
+        let want = format!("{file}:{at}: error in `{path}`: {message}");
+        assert!(stderr.contains(&want), "{key}: stderr lacks\n{want}\n--- stderr was:\n{stderr}");
+    }
+}
+
+#[test]
+fn corridor_bounds_are_enforced() {
+    let text = with("corridor = \"C\"\n\n[[corridor]]\nid = \"C\"\ncost = 2e6\ndisruption = 1e308\n");
+    check(
+        "corridor-bounds",
+        &text,
+        &[
+            Expect {
+                at: "19:8",
+                key: "corridor[0].cost",
+                message: "cost must be in (0, 1000000], got 2000000",
+                help: None,
+            },
+            Expect {
+                at: "20:14",
+                key: "corridor[0].disruption",
+                message: "disruption must be in [0, 1000], got 1e308",
+                help: None,
+            },
+        ],
+    );
+}
+
+/// Issue 14 item 8: two partners of 1e308 each overflowed their sum.
+#[test]
+fn trade_sum_cannot_overflow() {
+    let text = BASE.replace("trade = 30.0", "trade = 1e308").replace("trade = 40.0", "trade = 1e308");
+    check(
+        "trade-sum",
+        &text,
+        &[
+            Expect {
+                at: "8:9",
+                key: "partner[0].trade",
+                message: "trade must be at most 1e9 (US$ bn), got 1e308",
+                help: Some("amounts are in US$ bn; world GDP is about 1e5"),
+            },
+            Expect {
+                at: "13:9",
+                key: "partner[1].trade",
+                message: "trade must be at most 1e9 (US$ bn), got 1e308",
+                help: Some("amounts are in US$ bn; world GDP is about 1e5"),
+            },
+        ],
+    );
+}
+
+#[test]
+fn event_add_of_1e308_is_refused() {
+    check_one(
+        "event-add-huge",
+        &event("target = \"RU\"\nat = 2025\nadd = { gdp_growth = 1e308 }\n"),
+        "20:22",
+        "event[0].add.gdp_growth",
+        "add values must be within ±1e6, got 1e308",
+        Some("gdp_growth is in (-1, 5]; the model clamps effective values to that range"),
+    );
+}
+
+#[test]
+fn event_multiply_of_1e308_is_refused() {
+    check_one(
+        "event-multiply-huge",
+        &event("target = \"RU\"\nat = 2025\nmultiply = { assertiveness = 1e308 }\n"),
+        "20:30",
+        "event[0].multiply.assertiveness",
+        "multiply values must be within ±1e6, got 1e308",
+        Some("assertiveness is in [0, 1000000]; the model clamps effective values to that range"),
+    );
+}
+
+#[test]
+fn shock_factor_has_an_upper_bound() {
+    check_one(
+        "shock-huge",
+        &event("target = \"RU\"\nat = 2025\nshock = { trade = 1e6 }\n"),
+        "20:19",
+        "event[0].shock.trade",
+        "a shock factor must be at most 100, got 1000000",
+        Some("2 means +100% at onset"),
+    );
+}
+
+#[test]
+fn a_base_share_too_small_to_divide_by_is_refused() {
+    check(
+        "tiny-share",
+        &replaced("trade = 30.0", "trade = 1e-12"),
+        &[
+            Expect {
+                at: "6:1",
+                key: "partner[0].diplomatic_share",
+                message: "partner `RU` has a base diplomatic share of 2.500e-14, below 1e-9",
+                help: Some("the model divides by base shares; raise the value or leave the partner out"),
+            },
+            Expect {
+                at: "6:1",
+                key: "partner[0].trade",
+                message: "partner `RU` has a base trade share of 2.500e-14, below 1e-9",
+                help: Some("the model divides by base shares; raise the value or leave the partner out"),
+            },
+        ],
+    );
+}
+
+/// Growth over a far horizon overflows trade flows: a derived check.
+#[test]
+fn growth_that_would_overflow_is_refused_at_the_horizon() {
+    let text = replaced("base_year = 2023\nhorizon = 2030", "base_year = 1000\nhorizon = 9999");
+    let (_dir, file, stderr) = validate("far-growth", &with_text(&text, "\n[hedger]\ntrade_growth = 0.05\n"));
+    let want = format!("{file}:4:11: error in `scenario.horizon`: trade flows could overflow by 9999: ");
+    assert!(stderr.contains(&want), "stderr lacks {want}\n{stderr}");
+    assert!(stderr.contains("above the limit 345.38 (flows of 1e150)"), "{stderr}");
+}
+
+fn with_text(text: &str, extra: &str) -> String {
+    format!("{text}{extra}")
+}
+
+/// Issue 14 item 7: a horizon of 8,999 years at 365 steps a year needs
+/// terabytes; it is refused by validate (and run) with the figure.
+#[test]
+fn far_horizon_is_refused_with_the_memory_it_needs() {
+    let text = replaced("base_year = 2023\nhorizon = 2030", "base_year = 1000\nhorizon = 9999\nsteps_per_year = 365");
+    let text = text
+        .replace("gdp = 2000.0", "gdp = 2000.0\nvolatility = 0")
+        .replace("gdp = 17000.0", "gdp = 17000.0\nvolatility = 0");
+    let text = format!("{text}\n[hedger]\ntrade_growth = 0\n");
+    let (_dir, file, stderr) = validate("far-memory", &text);
+    assert!(stderr.contains(&format!("error: {file}: the run would need about ")), "{stderr}");
+    assert!(stderr.contains("GB of memory (3284635 steps x "), "{stderr}");
+    assert!(stderr.contains("use an earlier horizon or fewer steps_per_year"), "{stderr}");
+}
+
+#[test]
+fn labels_that_csv_readers_read_as_missing_are_refused() {
+    let help = Some("choose another label, e.g. ISO alpha-3 `NAM` for Namibia; see docs/scenario-format.md (labels)");
+    let why = "CSV readers (pandas, R, polars, DuckDB) read it as a missing value";
+    for (label, key) in [("NA", "id"), ("NaN", "id"), ("null", "group"), ("None", "bloc"), ("nan", "group")] {
+        let text = replaced("id = \"CN\"", &format!("id = \"CN\"\n{key} = \"{label}\""));
+        let what = if key == "id" { "partner id" } else { key };
+        let text = if key == "id" { replaced("id = \"CN\"", &format!("id = \"{label}\"")) } else { text };
+        let at = if key == "id" { "12:6".to_string() } else { format!("13:{}", key.len() + 4) };
+        let path = format!("partner[1].{key}");
+        let message = format!("`{label}` cannot be a {what}: {why}");
+        check_one(&format!("na-{key}-{label}"), &text, &at, &path, &message, help);
+    }
+}
+
+#[test]
+fn corridor_id_na_is_refused() {
+    let text = with("\n[[corridor]]\nid = \"NULL\"\n");
+    check_one(
+        "na-corridor",
+        &text,
+        "17:6",
+        "corridor[0].id",
+        "`NULL` cannot be a corridor id: CSV readers (pandas, R, polars, DuckDB) read it as a missing value",
+        Some("choose another label, e.g. ISO alpha-3 `NAM` for Namibia; see docs/scenario-format.md (labels)"),
+    );
+}
+
+#[test]
+fn duplicate_key_names_the_key_and_both_lines() {
+    check_one(
+        "dup-key",
+        &with("gdp = 5\n"),
+        "15:1",
+        "gdp",
+        "duplicate key `gdp`: already defined at line 14",
+        Some("a key may be defined only once; remove or merge one of the two"),
+    );
+}
+
+#[test]
+fn duplicate_table_names_the_table_and_both_lines() {
+    check_one(
+        "dup-table",
+        &with("\n[scenario]\nname = \"x\"\n"),
+        "16:2",
+        "",
+        "duplicate table `scenario`: already defined at line 1",
+        Some("a table may be defined only once; remove or merge one of the two"),
+    );
+}
+
+#[test]
+fn a_byte_order_mark_does_not_shift_columns() {
+    check_one(
+        "bom",
+        &format!("\u{feff}{}", replaced("name = \"bad\"", "name = 5")),
+        "2:8",
+        "scenario.name",
+        "expected a string, found integer",
+        None,
+    );
+    let (_dir, file, stderr) = validate("bom-first-line", "\u{feff}[scenario]\nname = 5\n");
+    assert!(stderr.contains(&format!("{file}:1:1: error in `scenario.base_year`")), "{stderr}");
+}
+
+#[test]
+fn a_5000_level_dotted_key_is_reported_at_its_line() {
+    let deep = vec!["a"; 5000].join(".");
+    check_one(
+        "deep",
+        &with(&format!("\n{deep} = 1\n")),
+        "16:1",
+        "",
+        "TOML syntax error: line 16 nests keys or tables too deeply",
+        Some("keys, tables and arrays may nest at most about 80 levels; a scenario needs at most 3"),
+    );
+}
+
+#[test]
+fn integer_overflow_gives_the_valid_range() {
+    check_one(
+        "overflow-horizon",
+        &replaced("horizon = 2030", "horizon = 99999999999999999999"),
+        "4:11",
+        "scenario.horizon",
+        "integer out of range: horizon must be an integer with base_year < horizon <= 9999",
+        Some("TOML integers are 64-bit (at most 9223372036854775807)"),
+    );
+    check_one(
+        "overflow-runs",
+        &with("\n[monte_carlo]\nruns = 99999999999999999999\n"),
+        "17:8",
+        "monte_carlo.runs",
+        "integer out of range: runs must be an integer in [1, 4294967295]",
+        Some("TOML integers are 64-bit (at most 9223372036854775807)"),
+    );
+    check_one(
+        "overflow-trade",
+        &replaced("trade = 30.0", "trade = 99999999999999999999"),
+        "8:9",
+        "partner[0].trade",
+        "expected a finite number",
+        Some(
+            "integers must be within -9223372036854775808 to 9223372036854775807 (write large values as floats, e.g. 1e20)",
+        ),
+    );
+}
+
+#[test]
+fn control_characters_are_escaped_and_long_keys_cut() {
+    // ESC ] 52 (OSC 52: write the clipboard), BEL and CR in an unknown key and an event target.
+    let text = with("\"x\\u001b]52;c;aGk=\\u0007\\r\" = 1\n");
+    let (_dir, _file, stderr) = validate("controls", &text);
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{7}') && !stderr.contains('\r'), "{stderr:?}");
+    assert!(stderr.contains("unknown key `x\\u{1b}]52;c;aGk=\\u{7}\\r`"), "{stderr}");
+    let text = event("target = \"R\\u001b[2JU\"\nat = 2025\nadd = { priority = 1 }\n");
+    let (_dir, _file, stderr) = validate("controls-target", &text);
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("unknown event target `R\\u{1b}[2JU`"), "{stderr}");
+    let long = "k".repeat(5_000_000);
+    let (_dir, _file, stderr) = validate("long-key", &with(&format!("{long} = 1\n")));
+    assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
+    assert!(stderr.contains(&format!("unknown key `{}... (5000000 characters)`", "k".repeat(80))), "{stderr}");
 }

@@ -23,6 +23,7 @@ use crate::engine::{BatchState, Hooks, chunk_count, run_batch, tree};
 use crate::model::Model;
 use crate::output::atomic::write_file;
 use crate::output::tables::summary_csv;
+use crate::scenario::validate::MAX_RUNS;
 
 /// One measured configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,8 +178,11 @@ pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
 /// Execute `hedgesim bench`.
 pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
     let mut scenario = load_scenario(&args.scenario, &super::parse_overrides(&args.set)?)?.scenario;
-    if args.runs == 0 || args.repeat == 0 {
-        return Err(AppError::Invalid("--runs and --repeat must be at least 1".into()));
+    if args.runs == 0 || args.runs > MAX_RUNS {
+        return Err(AppError::Invalid(format!("--runs {}: must be in [1, {MAX_RUNS}]", args.runs)));
+    }
+    if args.repeat == 0 {
+        return Err(AppError::Invalid("--repeat must be at least 1".into()));
     }
     scenario.runs = args.runs;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -187,6 +191,15 @@ pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
         return Err(AppError::Invalid("--threads: thread counts must be at least 1".into()));
     }
     let model = Model::new(&scenario);
+    let most = threads.iter().copied().max().unwrap_or(1);
+    crate::engine::state::check_memory(
+        model.steps(),
+        model.layout.len(),
+        most,
+        chunk_count(scenario.runs),
+        crate::engine::state::memory_limit(),
+    )
+    .map_err(|e| AppError::Invalid(format!("{}: {e}", args.scenario.display())))?;
     let partner_steps = (scenario.runs * scenario.steps() as u64 * scenario.partners.len() as u64) as f64;
     let template = "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} batches: {msg}";
     let bar = progress_bar((args.repeat * threads.len()) as u64, false, template);

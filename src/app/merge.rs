@@ -1,20 +1,34 @@
 //! `hedgesim merge`: shard directories into one result directory, with the
 //! same bytes as a single-machine run.
 //!
-//! Every shard is checked before anything is written: same scenario file
-//! (SHA-256), seed, runs, shard count, runs-table setting and engine
-//! version; every index 0..N present exactly once; every state file intact.
+//! Every shard is checked before anything is written and before any of its
+//! data is decoded: its manifest is bounded (size, runs, shard count) and
+//! every file is bound to it by SHA-256 (`scenario.toml` against the
+//! scenario hash, `state.bin` and `runs.part` against the hashes and sizes
+//! recorded when the shard was written); then all shards must share the
+//! scenario, seed, runs, shard count, runs-table setting and engine
+//! version, every index 0..N must be present exactly once, and every
+//! decoded state must have the shape the scenario implies.
 
-use std::fs;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use super::finish::{Totals, assemble_runs_table, write_result};
 use super::{AppError, Claimed, check_out, claim_out, io_err};
 use crate::cli::MergeArgs;
-use crate::engine::BatchState;
-use crate::model::Model;
-use crate::output::manifest::Manifest;
+use crate::engine::{BatchState, CHUNK_SIZE, chunk_count, shard_chunks};
+use crate::model::{Model, Posture};
+use crate::output::manifest::{FORMAT_VERSION, Manifest, SHARD_FILES_VERSION, ShardFiles};
+use crate::scenario::diagnostics::escape;
 use crate::scenario::parse_scenario;
+use crate::scenario::validate::MAX_RUNS;
+
+/// Largest `manifest.json` read (a shard's manifest is a few hundred KB).
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 struct Shard {
     dir: PathBuf,
@@ -22,21 +36,138 @@ struct Shard {
     state: BatchState,
 }
 
-fn read_shard(dir: &Path) -> Result<Shard, String> {
-    let text = fs::read(dir.join("manifest.json")).map_err(|_| {
-        format!("{}: no manifest.json; is this a directory written by `hedgesim run --shard K/N`?", dir.display())
-    })?;
-    let manifest: Manifest =
-        serde_json::from_slice(&text).map_err(|e| format!("{}: manifest.json is unreadable: {e}", dir.display()))?;
-    if manifest.shard.is_none() {
-        return Err(format!("{}: not a shard directory (it is a complete result; nothing to merge)", dir.display()));
+/// SHA-256 (hex) and length of a file, read in blocks.
+pub fn file_sha256(path: &Path) -> io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut hasher = Sha256::new();
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        bytes += n as u64;
     }
-    let bytes = fs::read(dir.join("state.bin"))
-        .map_err(|_| format!("{}: no state.bin; the shard is incomplete, run it again", dir.display()))?;
-    let state =
-        BatchState::decode(&bytes).map_err(|e| format!("{}: state.bin: {e}; run the shard again", dir.display()))?;
+    Ok((hasher.finalize().iter().map(|b| format!("{b:02x}")).collect(), bytes))
+}
+
+/// The file hashes a shard's manifest records: `state` is the encoded
+/// `state.bin`, `runs_part` the shard's `runs.part`.
+pub fn shard_files(state: &[u8], runs_part: &Path) -> io::Result<ShardFiles> {
+    let (runs_part_sha256, runs_part_bytes) = file_sha256(runs_part)?;
+    Ok(ShardFiles {
+        version: SHARD_FILES_VERSION,
+        state_bin_sha256: super::sha256_hex(state),
+        state_bin_bytes: state.len() as u64,
+        runs_part_sha256,
+        runs_part_bytes,
+    })
+}
+
+/// Whether `dir` is the hidden working directory of an unfinished run.
+fn is_working_dir(dir: &Path) -> bool {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    (name.starts_with('.') && name.ends_with(".partial")) || dir.join("checkpoint.json").is_file()
+}
+
+/// Read a shard's manifest, bounded in size and in its counts.
+fn read_manifest(dir: &Path, d: &str) -> Result<Manifest, String> {
+    let path = dir.join("manifest.json");
+    if !path.is_file() && is_working_dir(dir) {
+        return Err(format!(
+            "{d}: the working directory of an unfinished run, not a shard; finish the run with the same \
+             `hedgesim run ... --shard K/N --out DIR --resume` and merge DIR"
+        ));
+    }
+    let size = fs::metadata(&path)
+        .map_err(|_| format!("{d}: no manifest.json; is this a directory written by `hedgesim run --shard K/N`?"))?
+        .len();
+    if size > MAX_MANIFEST_BYTES {
+        return Err(format!("{d}: manifest.json is {size} bytes, more than a manifest can be; run the shard again"));
+    }
+    let text = fs::read(&path).map_err(|e| format!("{d}: cannot read manifest.json: {e}"))?;
+    let m: Manifest = serde_json::from_slice(&text).map_err(|e| format!("{d}: manifest.json is unreadable: {e}"))?;
+    let Some(info) = m.shard else {
+        return Err(format!("{d}: not a shard directory (it is a complete result; nothing to merge)"));
+    };
+    if m.format_version != FORMAT_VERSION || m.chunk_size != CHUNK_SIZE {
+        return Err(format!(
+            "{d}: written by another hedgesim version (format {}, chunk size {}; this one reads format {FORMAT_VERSION}, chunk size {CHUNK_SIZE}); run the shard again",
+            m.format_version, m.chunk_size
+        ));
+    }
+    if m.runs == 0 || m.runs > MAX_RUNS {
+        return Err(format!("{d}: manifest.json says runs = {}, outside [1, {MAX_RUNS}]; run the shard again", m.runs));
+    }
+    let chunks = chunk_count(m.runs);
+    if info.count == 0 || info.count > chunks || info.index >= info.count {
+        return Err(format!(
+            "{d}: manifest.json says shard {}/{}, impossible for {} runs ({chunks} chunks: 0 <= K < N <= {chunks}); run the shard again",
+            info.index, info.count, m.runs
+        ));
+    }
+    match &m.shard_files {
+        Some(f) if f.version == SHARD_FILES_VERSION => Ok(m),
+        _ => Err(format!(
+            "{d}: manifest.json records no file hashes (written by an older hedgesim); \
+             run the shard again with this version so that its files can be verified"
+        )),
+    }
+}
+
+/// Check that `file` in a shard has the recorded size and SHA-256.
+fn check_file(dir: &Path, d: &str, file: &str, sha256: &str, bytes: u64, missing: &str) -> Result<(), String> {
+    let path = dir.join(file);
+    let size = fs::symlink_metadata(&path).map_err(|_| format!("{d}: {file} is missing; {missing}"))?;
+    if !size.is_file() {
+        return Err(format!("{d}: {file} is not a regular file; run the shard again"));
+    }
+    if size.len() != bytes {
+        return Err(format!(
+            "{d}: {file} has {} bytes, but the shard's manifest records {bytes} (truncated or replaced); run the shard again",
+            size.len()
+        ));
+    }
+    let (found, _) = file_sha256(&path).map_err(|e| format!("{d}: cannot read {file}: {e}"))?;
+    if found != sha256 {
+        return Err(format!(
+            "{d}: {file} does not match the SHA-256 in the shard's manifest (corrupted, edited or from another run); run the shard again"
+        ));
+    }
+    Ok(())
+}
+
+fn read_shard(dir: &Path) -> Result<Shard, String> {
+    let d = escape(&dir.display().to_string());
+    let manifest = read_manifest(dir, &d)?;
+    let files = manifest.shard_files.clone().ok_or_else(|| format!("{d}: no file hashes"))?;
+    let again = "run the shard again";
+    let (scenario_sha, _) = file_sha256(&dir.join("scenario.toml"))
+        .map_err(|_| format!("{d}: scenario.toml is missing or unreadable; {again}"))?;
+    if scenario_sha != manifest.scenario_sha256 {
+        return Err(format!(
+            "{d}: scenario.toml does not match the scenario_sha256 of the shard's manifest (edited or replaced); {again}"
+        ));
+    }
+    check_file(
+        dir,
+        &d,
+        "state.bin",
+        &files.state_bin_sha256,
+        files.state_bin_bytes,
+        "the shard is incomplete; run it again",
+    )?;
+    let part_missing = "if the shard was interrupted, finish it with the same `hedgesim run ... --shard K/N --resume`; otherwise run it again";
+    if manifest.runs_table || dir.join("runs.part").exists() {
+        check_file(dir, &d, "runs.part", &files.runs_part_sha256, files.runs_part_bytes, part_missing)?;
+    }
+    let bytes = fs::read(dir.join("state.bin")).map_err(|e| format!("{d}: cannot read state.bin: {e}"))?;
+    let state = BatchState::decode(&bytes).map_err(|e| format!("{d}: state.bin: {e}; {again}"))?;
     if !state.is_complete() {
-        return Err(format!("{}: the shard is not complete; run it again", dir.display()));
+        return Err(format!("{d}: the shard is not complete; {again}"));
     }
     Ok(Shard { dir: dir.to_path_buf(), manifest, state })
 }
@@ -46,12 +177,13 @@ fn check_shards(shards: &[Shard]) -> Vec<String> {
     let mut problems = Vec::new();
     let first = &shards[0].manifest;
     let count = first.shard.map_or(0, |s| s.count);
+    let first_dir = escape(&shards[0].dir.display().to_string());
     for s in shards {
         let m = &s.manifest;
-        let d = s.dir.display();
+        let d = escape(&s.dir.display().to_string());
         let mut differs = |what: &str, same: bool| {
             if !same {
-                problems.push(format!("{d}: {what} differs from {}", shards[0].dir.display()));
+                problems.push(format!("{d}: {what} differs from {first_dir}"));
             }
         };
         differs("scenario file (sha256)", m.scenario_sha256 == first.scenario_sha256);
@@ -62,22 +194,50 @@ fn check_shards(shards: &[Shard]) -> Vec<String> {
         differs("engine version", m.engine_version == first.engine_version && m.format_version == first.format_version);
         differs("chunk size", m.chunk_size == first.chunk_size);
     }
-    let mut seen: Vec<Vec<String>> = vec![Vec::new(); count as usize];
+    let mut seen: BTreeMap<u64, Vec<String>> = BTreeMap::new();
     for s in shards {
         if let Some(info) = s.manifest.shard {
-            if let Some(slot) = seen.get_mut(info.index as usize) {
-                slot.push(s.dir.display().to_string());
-            }
+            seen.entry(info.index).or_default().push(escape(&s.dir.display().to_string()));
         }
     }
-    for (k, dirs) in seen.iter().enumerate() {
-        match dirs.len() {
-            0 => problems.push(format!("shard {k}/{count} is missing")),
-            1 => {}
-            _ => problems.push(format!("shard {k}/{count} is given {} times: {}", dirs.len(), dirs.join(", "))),
-        }
+    let missing: Vec<u64> = (0..count).filter(|k| !seen.contains_key(k)).take(11).collect();
+    for k in missing.iter().take(10) {
+        problems.push(format!("shard {k}/{count} is missing"));
+    }
+    if missing.len() > 10 {
+        problems.push(format!("... and more: {} shard directories given for N = {count}", shards.len()));
+    }
+    for (k, dirs) in seen.iter().filter(|(_, dirs)| dirs.len() > 1) {
+        problems.push(format!("shard {k}/{count} is given {} times: {}", dirs.len(), dirs.join(", ")));
     }
     problems
+}
+
+/// Check every decoded state against the shape the scenario implies.
+fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
+    let s = &model.scenario;
+    let postures = Posture::count(s.partners.len());
+    shards
+        .iter()
+        .filter_map(|shard| {
+            let info = shard.manifest.shard?;
+            let chunks = shard_chunks(s.runs, info.index, info.count);
+            shard.state.check_shape(s.runs, &chunks, crate::engine::timeline::stats_len(model), postures).err().map(
+                |e| {
+                    format!(
+                        "{}: state.bin does not fit the scenario and shard {}/{}: {e}; run the shard again",
+                        escape(&shard.dir.display().to_string()),
+                        info.index,
+                        info.count
+                    )
+                },
+            )
+        })
+        .collect()
+}
+
+fn invalid(problems: &[String]) -> AppError {
+    AppError::Invalid(format!("cannot merge; nothing written:\n  {}", problems.join("\n  ")))
 }
 
 /// Execute `hedgesim merge`.
@@ -95,7 +255,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         problems = check_shards(&shards);
     }
     if !problems.is_empty() {
-        return Err(AppError::Invalid(format!("cannot merge; nothing written:\n  {}", problems.join("\n  "))));
+        return Err(invalid(&problems));
     }
     shards.sort_by_key(|s| s.manifest.shard.map_or(0, |i| i.index));
     let first = &shards[0];
@@ -110,6 +270,10 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         scenario.outputs.trajectories = k;
     }
     let model = Model::new(&scenario);
+    let problems = check_states(&shards, &model);
+    if !problems.is_empty() {
+        return Err(invalid(&problems));
+    }
 
     let Claimed { claim, .. } = claim_out(&args.out)?;
     if let Err(e) = check_out(&args.out, args.force, None) {
@@ -126,6 +290,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
     }
     let mut manifest = first.manifest.clone();
     manifest.shard = None;
+    manifest.shard_files = None;
     manifest.threads = shards.iter().map(|s| s.manifest.threads).max().unwrap_or(1);
     manifest.wall_time_s = shards.iter().map(|s| s.manifest.wall_time_s).fold(0.0, f64::max);
     let partner_steps = (scenario.runs * scenario.steps() as u64 * scenario.partners.len() as u64) as f64;

@@ -188,16 +188,61 @@ pub fn load_scenario(path: &Path, overrides: &[Override]) -> Result<Loaded, AppE
     Ok(Loaded { scenario, bytes, layers })
 }
 
-/// `hedgesim validate`: check every file, report every problem.
-pub fn validate(files: &[PathBuf], sets: &[String]) -> Result<String, AppError> {
+/// Print the clamp warnings of a scenario on standard error; with
+/// `deny`, any warning is an error (exit code 2) instead.
+pub fn report_warnings(scenario: &Scenario, deny: bool) -> Result<(), AppError> {
+    let warnings = crate::scenario::validate::clamp_warnings(scenario);
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    if deny {
+        let text: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        return Err(AppError::Invalid(format!(
+            "{}\n{} warning(s) made errors by --deny-warnings; change the events, or drop --deny-warnings to run with the clamped values",
+            text.join("\n"),
+            text.len()
+        )));
+    }
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// Refuse a scenario whose batch would not fit in memory (see
+/// [`crate::engine::state::check_memory`]) with the default thread count.
+pub fn check_scenario_memory(path: &Path, s: &Scenario) -> Result<(), AppError> {
+    let model = crate::model::Model::new(s);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::engine::state::check_memory(
+        model.steps(),
+        model.layout.len(),
+        threads,
+        crate::engine::chunk_count(s.runs),
+        crate::engine::state::memory_limit(),
+    )
+    .map_err(|e| {
+        AppError::Invalid(format!("{}: {e}", crate::scenario::diagnostics::escape(&path.display().to_string())))
+    })
+}
+
+/// `hedgesim validate`: check every file (with the overrides), report
+/// every problem. Clamp warnings go to standard error; with
+/// `deny_warnings` they are errors.
+pub fn validate(files: &[PathBuf], sets: &[String], deny_warnings: bool) -> Result<String, AppError> {
     let overrides = parse_overrides(sets)?;
     let mut report = String::new();
     let mut bad = Vec::new();
     for file in files {
-        match load_scenario(file, &overrides) {
-            Ok(Loaded { scenario: s, .. }) => report.push_str(&format!(
+        let checked = load_scenario(file, &overrides).and_then(|loaded| {
+            check_scenario_memory(file, &loaded.scenario)?;
+            report_warnings(&loaded.scenario, deny_warnings)?;
+            Ok(loaded.scenario)
+        });
+        match checked {
+            Ok(s) => report.push_str(&format!(
                 "ok: {} (scenario `{}`: {} partners, {} corridors, {} events, {} steps, {} runs)\n",
-                file.display(),
+                crate::scenario::diagnostics::escape(&file.display().to_string()),
                 s.name,
                 s.partners.len(),
                 s.corridors.len(),

@@ -104,6 +104,7 @@ pub fn default_out(file_stem: &str, shard: Option<ShardInfo>) -> PathBuf {
 /// Execute `hedgesim run`. Returns the line to print on success.
 pub fn run(args: &RunArgs) -> Result<String, AppError> {
     let Loaded { mut scenario, bytes, .. } = load_scenario(&args.scenario, &parse_overrides(&args.set)?)?;
+    super::report_warnings(&scenario, args.deny_warnings)?;
     if let Some(runs) = args.runs {
         if runs == 0 || runs > MAX_RUNS {
             return Err(AppError::Invalid(format!("--runs {runs}: must be in [1, {MAX_RUNS}]")));
@@ -144,6 +145,22 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
     if let Some(w) = warning {
         eprintln!("{w}");
     }
+    // A batch that cannot fit in memory is refused before any work.
+    let probe = Model::new(&scenario);
+    crate::engine::state::check_memory(
+        probe.steps(),
+        probe.layout.len(),
+        threads,
+        chunks.end - chunks.start,
+        crate::engine::state::memory_limit(),
+    )
+    .map_err(|e| {
+        AppError::Invalid(format!(
+            "{}: {e}",
+            crate::scenario::diagnostics::escape(&args.scenario.display().to_string())
+        ))
+    })?;
+    drop(probe);
     let file_stem =
         args.scenario.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| scenario.name.clone());
     let out = args.out.clone().unwrap_or_else(|| default_out(&file_stem, shard));
@@ -277,6 +294,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
             / wall,
         started_at,
         shard,
+        shard_files: None,
         resolved_scenario: crate::scenario::named::resolved_scenario(&scenario),
     };
     write_outputs(&partial, &model, state, &manifest, &rows_path).map_err(|e| resume_hint(e, &partial))?;
@@ -318,8 +336,17 @@ fn write_outputs(
     };
     match manifest.shard {
         Some(_) => {
-            write("state.bin", &state.encode())?;
-            write("manifest.json", &serde_json::to_vec_pretty(manifest).map_err(|e| AppError::Failed(e.to_string()))?)?;
+            let encoded = state.encode();
+            write("state.bin", &encoded)?;
+            // The shard's files are bound to its manifest, so `merge` can
+            // refuse a file that does not belong to it.
+            let mut manifest = manifest.clone();
+            manifest.shard_files =
+                Some(super::merge::shard_files(&encoded, rows_path).map_err(|e| io_err("cannot read", rows_path, e))?);
+            write(
+                "manifest.json",
+                &serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Failed(e.to_string()))?,
+            )?;
         }
         None => {
             if manifest.runs_table {

@@ -126,6 +126,14 @@ pub(crate) fn load_dir(side: Side, path: &Path) -> Result<ResultDir, CompareErro
         }
     }
     let manifest = read_manifest(side, path)?;
+    if !manifest.shard.is_null() {
+        return Err(CompareError::malformed(
+            path.join(MANIFEST),
+            None,
+            "belongs to one shard of a batch (`run --shard K/N`), not to a complete result; \
+             merge the shards first with `hedgesim merge SHARD_DIR... --out DIR` and compare DIR",
+        ));
+    }
     let summary = read_summary(side, path, &manifest)?;
     let outcomes = read_outcomes(side, path, &manifest)?;
     let runs_path = path.join(RUNS);

@@ -714,8 +714,21 @@ pub(crate) fn compare_pair(a_path: &Path, b_path: &Path, opts: &CompareOptions) 
     let twice = |r: &SummaryRow| {
         postures_compared && r.metric == POSTURE_SHARE && year_key(r.year) == year_key(horizon_year) && !filter.names(r)
     };
-    let keep = |r: &SummaryRow| target.is_none_or(|y| year_key(r.year) == year_key(y)) && filter.keeps(r) && !twice(r);
+    // Share metrics before the horizon cannot be checked: the re-simulation
+    // that verifies earlier steps does not record postures or events.
+    let unverifiable = |r: &SummaryRow| SHARE_METRICS.contains(&r.metric.as_str()) && r.step != ka;
+    let keep = |r: &SummaryRow| {
+        target.is_none_or(|y| year_key(r.year) == year_key(y)) && filter.keeps(r) && !twice(r) && !unverifiable(r)
+    };
     let mut notes = Vec::new();
+    if target.is_none() || step != ka {
+        notes.push(
+            "posture_share and event_active rows before the horizon are left out: the re-simulation that checks \
+             earlier steps does not record postures or events, and unchecked values are not compared \
+             (compare them at the horizon)"
+                .to_string(),
+        );
+    }
     let selected = select_rows(&a, &b, &keep, &mut notes)?;
     let why_not = unpairable(&a, &b);
     let paired = why_not.is_empty();

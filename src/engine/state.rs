@@ -165,6 +165,101 @@ impl BatchState {
     }
 }
 
+impl BatchState {
+    /// Check that a decoded state is the one a batch of `runs` runs over
+    /// `chunks` with `cells` statistics cells and `postures` posture
+    /// counts would write; a state from another scenario or shard split
+    /// names the first field that differs.
+    pub fn check_shape(&self, runs: u64, chunks: &Range<u64>, cells: usize, postures: usize) -> Result<(), String> {
+        let differs = |what: &str, found: String, want: String| Err(format!("{what} is {found}, expected {want}"));
+        if self.runs != runs {
+            return differs("runs", self.runs.to_string(), runs.to_string());
+        }
+        if self.chunks != *chunks {
+            return differs("the chunk range", format!("{:?}", self.chunks), format!("{chunks:?}"));
+        }
+        if self.postures.len() != postures {
+            return differs("the number of postures", self.postures.len().to_string(), postures.to_string());
+        }
+        if self.sketches.sketches.len() != cells {
+            return differs(
+                "the number of quantile cells",
+                self.sketches.sketches.len().to_string(),
+                cells.to_string(),
+            );
+        }
+        if let Some(node) = self.stack.iter().find(|n| n.value.cells.len() != cells) {
+            return differs("the number of moment cells", node.value.cells.len().to_string(), cells.to_string());
+        }
+        let counted: u64 = self.postures.iter().sum();
+        let expected: u64 = chunks.clone().map(|c| crate::engine::chunk_runs(c, runs).count() as u64).sum();
+        if self.is_complete() && (self.runs_done() != expected || counted != expected) {
+            return differs("the number of runs folded in", self.runs_done().to_string(), expected.to_string());
+        }
+        Ok(())
+    }
+}
+
+/// Bytes per statistics cell (one metric at one step) that a batch holds
+/// once: its quantile sketch (a histogram over the range of the cell's
+/// values) and its share of the result tables. Measured on the baseline
+/// with horizons of 2100 to 2300 and 4 to 12 steps a year (3.6 to 3.7 KB),
+/// rounded up.
+pub const STATE_BYTES_PER_CELL: u64 = 4096;
+/// Bytes per cell and worker thread: the worker's quantile tallies and the
+/// moment blocks of the chunks in flight (measured 1.5 to 1.6 KB).
+pub const THREAD_BYTES_PER_CELL: u64 = 1792;
+/// Bytes per cell of one node of the merge tree (four `f64`).
+pub const NODE_BYTES_PER_CELL: u64 = 32;
+/// Memory limit when the machine's memory is unknown.
+pub const FALLBACK_MEMORY_LIMIT: u64 = 8 << 30;
+
+/// Estimated peak memory in bytes of a batch over `cells` statistics cells
+/// (steps + 1 times metrics) with `threads` workers and `chunks` chunks:
+/// the state, the tallies of every worker and at most log2(chunks) + 1
+/// tree nodes. See docs/performance.md (memory model).
+pub fn memory_estimate(cells: usize, threads: usize, chunks: u64) -> u64 {
+    let depth = u64::from(64 - chunks.leading_zeros()) + 1;
+    let per_cell = STATE_BYTES_PER_CELL
+        .saturating_add(THREAD_BYTES_PER_CELL.saturating_mul(threads as u64))
+        .saturating_add(NODE_BYTES_PER_CELL * depth);
+    (cells as u64).saturating_mul(per_cell)
+}
+
+/// The memory a batch may use: three quarters of this machine's memory
+/// (`MemTotal` of `/proc/meminfo`), or [`FALLBACK_MEMORY_LIMIT`].
+pub fn memory_limit() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| mem_total(&text))
+        .map_or(FALLBACK_MEMORY_LIMIT, |b| b / 4 * 3)
+}
+
+fn mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
+}
+
+/// Refuse a batch whose [`memory_estimate`] exceeds `limit`, with the
+/// figures and what to change.
+pub fn check_memory(steps: usize, metrics: usize, threads: usize, chunks: u64, limit: u64) -> Result<(), String> {
+    let cells = (steps + 1).saturating_mul(metrics);
+    let need = memory_estimate(cells, threads, chunks);
+    if need <= limit {
+        return Ok(());
+    }
+    let gb = |b: u64| b as f64 / f64::from(1u32 << 30);
+    Err(format!(
+        "the run would need about {:.1} GB of memory ({steps} steps x {metrics} metrics = {cells} statistics cells, \
+         about {} bytes each with {threads} thread(s)), above the limit of {:.1} GB (3/4 of this machine's memory); \
+         use an earlier horizon or fewer steps_per_year (memory grows with the number of steps), or fewer --threads",
+        gb(need),
+        need / cells.max(1) as u64,
+        gb(limit)
+    ))
+}
+
 /// A state file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -229,5 +324,29 @@ mod tests {
         bad[20] ^= 1;
         assert!(BatchState::decode(&bad).is_err());
         assert!(BatchState::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn shape_is_checked_field_by_field() {
+        let s = BatchState::new(1000, 2..4, 3, 5, crate::engine::timeline::PathCounts::new(1, 1, 5, 0));
+        assert_eq!(s.check_shape(1000, &(2..4), 3, 5), Ok(()));
+        assert!(s.check_shape(999, &(2..4), 3, 5).unwrap_err().starts_with("runs is 1000, expected 999"));
+        assert!(s.check_shape(1000, &(0..4), 3, 5).unwrap_err().contains("chunk range"));
+        assert!(s.check_shape(1000, &(2..4), 4, 5).unwrap_err().contains("quantile cells"));
+        assert!(s.check_shape(1000, &(2..4), 3, 6).unwrap_err().contains("postures"));
+    }
+
+    #[test]
+    fn memory_is_estimated_and_bounded() {
+        // The measured case of docs/performance.md: 3325 steps x 90 metrics, 1 thread, 2 chunks.
+        let est = memory_estimate(3325 * 90, 1, 2);
+        assert!((1.6e9..2.0e9).contains(&(est as f64)), "{est}");
+        assert!(memory_estimate(1000, 2, 1) > memory_estimate(1000, 1, 1));
+        assert_eq!(memory_estimate(usize::MAX, 10_000, u64::MAX), u64::MAX);
+        assert_eq!(check_memory(68, 90, 2, 4, 8 << 30), Ok(()));
+        let far = check_memory(8999 * 365, 90, 2, 4, 8 << 30).unwrap_err();
+        assert!(far.contains("GB of memory") && far.contains("steps_per_year"), "{far}");
+        assert_eq!(mem_total("MemTotal:       24684092 kB\nMemFree: 1 kB\n"), Some(24684092 * 1024));
+        assert_eq!(mem_total("nothing"), None);
     }
 }

@@ -383,7 +383,8 @@ fn int_in(
     help: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<i64> {
-    match t.i64(key, diags) {
+    let valid = format!("in [{min}, {max}]");
+    match t.i64(key, &valid, diags) {
         None => default,
         Some(v) if (min..=max).contains(&v.value) => Some(v.value),
         Some(v) => {
@@ -448,9 +449,9 @@ fn read_header(root: &mut TableReader<'_, '_>, stem: &str, diags: &mut Vec<Diagn
             None
         }
     };
-    let samples = t.i64("samples", diags);
+    let samples = t.i64("samples", "a positive integer (see docs/explore.md for each design's limit)", diags);
     let runs = int_in(&mut t, "runs", (1, MAX_RUNS as i64), None, "runs per design point", diags).map(|v| v as u64);
-    let seed = match t.i64("seed", diags) {
+    let seed = match t.i64("seed", "in [0, 9223372036854775807]", diags) {
         None => None,
         Some(s) if s.value >= 0 => Some(s.value as u64),
         Some(s) => {
@@ -461,7 +462,7 @@ fn read_header(root: &mut TableReader<'_, '_>, stem: &str, diags: &mut Vec<Diagn
     let outcomes = read_outcomes(&mut t, diags);
     let second_order = t.bool("second_order", diags);
     let scramble = t.bool("scramble", diags);
-    let morris_levels = t.i64("morris_levels", diags);
+    let morris_levels = t.i64("morris_levels", "an even number in [2, 1000]", diags);
     let is = |name: &str| design.as_ref().is_some_and(|d| d.value == name);
     for (key, value, needs) in [
         ("second_order", second_order.as_ref().map(|v| v.span.clone()), "sobol"),
@@ -799,7 +800,7 @@ fn read_levels(t: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Opti
     let key = format!("{}.levels", t.path());
     let is_int = t.entries().any(|(k, v, _)| k == "levels" && v.get_ref().as_integer().is_some());
     if is_int {
-        let n = t.i64("levels", diags)?;
+        let n = t.i64("levels", "in [2, 1000]", diags)?;
         if !(2..=1000).contains(&n.value) {
             diags.push(n.diag(format!("levels must be in [2, 1000], got {}", n.value)).with_help("use 3 to 10 levels"));
             return None;

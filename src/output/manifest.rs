@@ -12,6 +12,23 @@ pub struct ShardInfo {
     pub count: u64,
 }
 
+/// Version of the shard file binding ([`ShardFiles`]); shards without it,
+/// or with another version, are refused by `merge`.
+pub const SHARD_FILES_VERSION: u32 = 1;
+
+/// The SHA-256 of every file of a shard directory, recorded in its
+/// manifest so that `merge` can refuse a file that does not belong to the
+/// shard (another seed's `state.bin`, a truncated or edited `runs.part`,
+/// an edited `scenario.toml` copy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardFiles {
+    pub version: u32,
+    pub state_bin_sha256: String,
+    pub state_bin_bytes: u64,
+    pub runs_part_sha256: String,
+    pub runs_part_bytes: u64,
+}
+
 /// The manifest of a result or shard directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -38,6 +55,9 @@ pub struct Manifest {
     pub partner_steps_per_second: f64,
     pub started_at: String,
     pub shard: Option<ShardInfo>,
+    /// Hashes of a shard's files (shard directories only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_files: Option<ShardFiles>,
     pub resolved_scenario: serde_json::Value,
 }
 

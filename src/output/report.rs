@@ -36,7 +36,7 @@ pub fn report_md(
     let mut out = String::new();
     let _ = writeln!(out, "# hedgesim report: {}\n", s.name);
     if !s.description.is_empty() {
-        let _ = writeln!(out, "{}\n", s.description.trim());
+        let _ = writeln!(out, "{}\n", crate::scenario::diagnostics::escape_lines(s.description.trim()));
     }
     let _ = writeln!(
         out,

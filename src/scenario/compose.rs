@@ -354,11 +354,9 @@ impl Layers {
             let parsed = match DeTable::parse(text) {
                 Ok(doc) => shift_table(doc.into_inner(), offset),
                 Err(e) => {
-                    let span = e.span().map_or(offset..offset, |s| offset + s.start..offset + s.end);
-                    diags.push(
-                        Diagnostic::new(span, "", format!("TOML syntax error: {}", e.message().trim()))
-                            .with_help("see https://toml.io for the syntax"),
-                    );
+                    let mut d = super::validate::syntax_error(text, e.span(), e.message().trim());
+                    d.span = d.span.start + offset..d.span.end + offset;
+                    diags.push(d);
                     return None;
                 }
             };

@@ -32,14 +32,70 @@ impl Diagnostic {
     }
 }
 
-/// 1-based line and column of a byte offset.
+/// 1-based line and column of a byte offset. A UTF-8 byte-order mark at
+/// the start of the file is not a column: editors do not show it.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..floor_char_boundary(source, offset)];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
+    let line_text = &before[line_start..];
+    let line_text = if line_start == 0 { line_text.strip_prefix('\u{feff}').unwrap_or(line_text) } else { line_text };
+    let col = line_text.chars().count() + 1;
     (line, col)
+}
+
+/// How many characters of a user-supplied name or value a message echoes.
+pub const ECHO_LIMIT: usize = 80;
+
+/// Whether a character must not reach a terminal raw: C0/C1 controls
+/// (ESC starts colour, cursor and OSC 52 clipboard sequences; CR overwrites
+/// the line) and the bidirectional overrides that reorder displayed text.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+    }
+}
+
+/// `text` with every control character written as an escape (`\u{1b}`,
+/// `\r`, `\n`), safe to print on one line.
+pub fn escape(text: &str) -> String {
+    escape_except(text, |_| false)
+}
+
+/// Like [`escape`], but keeps line breaks and tabs: for multi-line messages
+/// and report text.
+pub fn escape_lines(text: &str) -> String {
+    escape_except(text, |c| matches!(c, '\n' | '\t'))
+}
+
+fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> String {
+    if !text.chars().any(is_unsafe) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) && !keep(c) { push_escaped(&mut out, c) } else { out.push(c) }
+    }
+    out
+}
+
+/// A user-supplied name as a message shows it: escaped and cut to
+/// [`ECHO_LIMIT`] characters (with `...` and the full length when cut).
+pub fn shown(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= ECHO_LIMIT {
+        return escape(text);
+    }
+    let head: String = text.chars().take(ECHO_LIMIT).collect();
+    format!("{}... ({n} characters)", escape(&head))
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -117,20 +173,20 @@ impl fmt::Display for ScenarioErrors {
             }
             let d = &item.diagnostic;
             if item.has_position {
-                write!(f, "{}:{}:{}: error", item.file, item.line, item.col)?;
+                write!(f, "{}:{}:{}: error", escape(&item.file), item.line, item.col)?;
             } else {
-                write!(f, "{}: error", item.file)?;
+                write!(f, "{}: error", escape(&item.file))?;
             }
             if !d.key.is_empty() {
-                write!(f, " in `{}`", d.key)?;
+                write!(f, " in `{}`", escape(&d.key))?;
             }
-            write!(f, ": {}", d.message)?;
+            write!(f, ": {}", escape(&d.message))?;
             if let Some(help) = &d.help {
-                write!(f, "\n  help: {help}")?;
+                write!(f, "\n  help: {}", escape(help))?;
             }
         }
         let n = self.items.len();
-        write!(f, "\n{}: {n} error{}", self.path.display(), if n == 1 { "" } else { "s" })
+        write!(f, "\n{}: {n} error{}", escape(&self.path.display().to_string()), if n == 1 { "" } else { "s" })
     }
 }
 
@@ -156,6 +212,25 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 6), (2, 1));
         assert_eq!(line_col(src, 9), (2, 4));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_a_column() {
+        let src = "\u{feff}a = 1\nb = 2\n";
+        assert_eq!(line_col(src, 3), (1, 1));
+        assert_eq!(line_col(src, 7), (1, 5));
+        assert_eq!(line_col(src, 9), (2, 1));
+    }
+
+    #[test]
+    fn control_characters_are_escaped_and_long_names_cut() {
+        assert_eq!(escape("a\u{1b}]52;c;eA==\u{7}b\rc"), "a\\u{1b}]52;c;eA==\\u{7}b\\rc");
+        assert_eq!(escape_lines("x\ny\u{1b}"), "x\ny\\u{1b}");
+        assert_eq!(escape("plain `RU`"), "plain `RU`");
+        let long = "k".repeat(5000);
+        let s = shown(&long);
+        assert!(s.starts_with(&"k".repeat(80)) && s.ends_with("... (5000 characters)"), "{s}");
+        assert!(s.len() < 120);
     }
 
     #[test]

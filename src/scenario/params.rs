@@ -5,7 +5,10 @@
 //! at validation, to an array slot, and the per-step computation of effective
 //! parameters is a loop over numbers with no string in sight. Each entry also
 //! carries the default of MODEL.md and the valid range used both to reject a
-//! base value and to clamp an effective (event-modified) one.
+//! base value and to clamp an effective (event-modified) one. Every range
+//! is bounded above, so that no accepted value, and no clamped effective
+//! value, can drive the model to an overflow (docs/scenario-format.md,
+//! upper bounds and derived checks).
 
 /// A parameter's name, default and valid range.
 #[derive(Debug, Clone, Copy)]
@@ -23,9 +26,14 @@ impl ParamSpec {
         Self { name, default, min, min_exclusive, max }
     }
 
-    /// Whether a base value given in a scenario file is acceptable.
+    /// Whether a base value given in a scenario file is acceptable. Above
+    /// an exclusive lower bound, values closer to it than
+    /// [`EXCLUSIVE_FLOOR`] are refused too (`rationality = 5e-324` would
+    /// make the model divide by almost zero), as [`ParamSpec::clamp`] does
+    /// for effective values.
     pub fn accepts(&self, value: f64) -> bool {
-        value.is_finite() && (value > self.min || (!self.min_exclusive && value == self.min)) && value <= self.max
+        let floor = if self.min_exclusive { self.min + EXCLUSIVE_FLOOR } else { self.min };
+        value.is_finite() && value >= floor && value <= self.max
     }
 
     /// Human description of the range, e.g. `> 0` or `in [0, 1]`.
@@ -57,8 +65,6 @@ pub fn range_text(min: f64, min_exclusive: bool, max: f64) -> String {
     }
 }
 
-const INF: f64 = f64::INFINITY;
-
 /// Index of each partner parameter in [`PARTNER_PARAMS`].
 pub mod partner {
     pub const GDP_GROWTH: usize = 0;
@@ -77,17 +83,17 @@ pub mod partner {
 
 /// Partner parameters (`[[partner]]`), in the order of [`partner`].
 pub const PARTNER_PARAMS: [ParamSpec; partner::COUNT] = [
-    ParamSpec::new("gdp_growth", 0.02, -1.0, true, INF),
-    ParamSpec::new("gdp_volatility", 0.0, 0.0, false, INF),
-    ParamSpec::new("volatility", 0.1, 0.0, false, INF),
-    ParamSpec::new("complementarity", 1.0, 0.0, true, INF),
-    ParamSpec::new("trade_cost", 1.0, 0.0, true, INF),
-    ParamSpec::new("access", 0.0, 0.0, false, INF),
+    ParamSpec::new("gdp_growth", 0.02, -1.0, true, 5.0),
+    ParamSpec::new("gdp_volatility", 0.0, 0.0, false, 5.0),
+    ParamSpec::new("volatility", 0.1, 0.0, false, 5.0),
+    ParamSpec::new("complementarity", 1.0, 0.0, true, 1e6),
+    ParamSpec::new("trade_cost", 1.0, 0.0, true, 1e6),
+    ParamSpec::new("access", 0.0, 0.0, false, 100.0),
     ParamSpec::new("leverage", 0.0, 0.0, false, 1.0),
-    ParamSpec::new("assertiveness", 0.0, 0.0, false, INF),
-    ParamSpec::new("reciprocity", 0.0, 0.0, false, INF),
-    ParamSpec::new("sanctions_risk", 0.0, 0.0, false, INF),
-    ParamSpec::new("priority", 0.0, -INF, false, INF),
+    ParamSpec::new("assertiveness", 0.0, 0.0, false, 1e6),
+    ParamSpec::new("reciprocity", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("sanctions_risk", 0.0, 0.0, false, 1000.0),
+    ParamSpec::new("priority", 0.0, -1000.0, false, 1000.0),
 ];
 
 /// Index of each hedger parameter in [`HEDGER_PARAMS`].
@@ -106,15 +112,15 @@ pub mod hedger {
 
 /// Hedger parameters (`[hedger]`), in the order of [`hedger`].
 pub const HEDGER_PARAMS: [ParamSpec; hedger::COUNT] = [
-    ParamSpec::new("trade_growth", 0.03, -1.0, true, INF),
-    ParamSpec::new("trade_volatility", 0.0, 0.0, false, INF),
-    ParamSpec::new("rationality", 1.0, 0.0, true, INF),
-    ParamSpec::new("risk_aversion", 1.0, 0.0, false, INF),
-    ParamSpec::new("autonomy_weight", 0.5, 0.0, false, INF),
+    ParamSpec::new("trade_growth", 0.03, -1.0, true, 5.0),
+    ParamSpec::new("trade_volatility", 0.0, 0.0, false, 5.0),
+    ParamSpec::new("rationality", 1.0, 0.0, true, 1000.0),
+    ParamSpec::new("risk_aversion", 1.0, 0.0, false, 1000.0),
+    ParamSpec::new("autonomy_weight", 0.5, 0.0, false, 1000.0),
     ParamSpec::new("trade_adjustment", 0.3, 0.0, true, 1.0),
     ParamSpec::new("diplomatic_adjustment", 0.6, 0.0, true, 1.0),
-    ParamSpec::new("reassurance", 1.0, 0.0, false, INF),
-    ParamSpec::new("economic_diplomacy", 0.5, 0.0, false, INF),
+    ParamSpec::new("reassurance", 1.0, 0.0, false, 1000.0),
+    ParamSpec::new("economic_diplomacy", 0.5, 0.0, false, 1000.0),
 ];
 
 /// Index of each corridor parameter in [`CORRIDOR_PARAMS`].
@@ -126,18 +132,18 @@ pub mod corridor {
 
 /// Corridor parameters (`[[corridor]]`), in the order of [`corridor`].
 pub const CORRIDOR_PARAMS: [ParamSpec; corridor::COUNT] =
-    [ParamSpec::new("cost", 1.0, 0.0, true, INF), ParamSpec::new("disruption", 0.0, 0.0, false, INF)];
+    [ParamSpec::new("cost", 1.0, 0.0, true, 1e6), ParamSpec::new("disruption", 0.0, 0.0, false, 1000.0)];
 
 /// Model-wide parameters (`[model]`); not event-modifiable.
 pub const MODEL_PARAMS: [ParamSpec; 11] = [
-    ParamSpec::new("gdp_elasticity", 1.0, 0.0, false, INF),
-    ParamSpec::new("engagement_elasticity", 0.5, 0.0, false, INF),
+    ParamSpec::new("gdp_elasticity", 1.0, 0.0, false, 100.0),
+    ParamSpec::new("engagement_elasticity", 0.5, 0.0, false, 100.0),
     ParamSpec::new("global_correlation", 0.3, 0.0, false, 1.0),
     ParamSpec::new("bloc_correlation", 0.3, 0.0, false, 1.0),
-    ParamSpec::new("pressure_decay", 1.0, 0.0, false, INF),
+    ParamSpec::new("pressure_decay", 1.0, 0.0, false, 1000.0),
     ParamSpec::new("coercion_severity", 0.1, 0.0, false, 1.0 - f64::EPSILON),
-    ParamSpec::new("coercion_risk_jump", 0.2, 0.0, false, INF),
-    ParamSpec::new("disruption_duration", 0.5, 0.0, false, INF),
+    ParamSpec::new("coercion_risk_jump", 0.2, 0.0, false, 1000.0),
+    ParamSpec::new("disruption_duration", 0.5, 0.0, false, 1000.0),
     ParamSpec::new("trade_friction", 0.5, 0.0, false, 1.0),
     ParamSpec::new("learning_rate", 0.5, 0.0, false, 1.0),
     ParamSpec::new("engagement_adjustment", 0.5, 0.0, false, 1.0),
@@ -171,8 +177,10 @@ mod tests {
     fn exclusive_bounds_are_clamped_above() {
         let cost = CORRIDOR_PARAMS[corridor::COST];
         assert!(!cost.accepts(0.0));
+        assert!(!cost.accepts(5e-324) && cost.accepts(1e-9));
         assert!(cost.clamp(-3.0) > 0.0);
         assert_eq!(range_text(0.0, false, 1.0), "in [0, 1]");
-        assert_eq!(cost.range_text(), "> 0");
+        assert_eq!(cost.range_text(), "in (0, 1000000]");
+        assert_eq!(range_text(0.0, true, f64::INFINITY), "> 0");
     }
 }

@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostics::{Diagnostic, suggest};
+use super::diagnostics::{Diagnostic, shown, suggest};
 
 /// The value of a TOML integer or float as `f64`, honouring the radix of
 /// integers (`0x10` is 16) and digit separators; `None` for other types or
@@ -104,23 +104,35 @@ impl<'a, 'i> TableReader<'a, 'i> {
         match parsed {
             Some(v) if v.is_finite() => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
             _ => {
+                let help = if matches!(value.get_ref(), DeValue::Integer(_)) {
+                    "integers must be within -9223372036854775808 to 9223372036854775807 (write large values as floats, e.g. 1e20)"
+                } else {
+                    "nan and inf are not allowed"
+                };
                 diags.push(
-                    Diagnostic::new(value.span(), self.key_path(key), "expected a finite number")
-                        .with_help("nan and inf are not allowed"),
+                    Diagnostic::new(value.span(), self.key_path(key), "expected a finite number").with_help(help),
                 );
                 None
             }
         }
     }
 
-    /// An integer.
-    pub fn i64(&mut self, key: &'static str, diags: &mut Vec<Diagnostic>) -> Option<At<i64>> {
+    /// An integer; `valid` describes its range for the message when the
+    /// number does not even fit in 64 bits.
+    pub fn i64(&mut self, key: &'static str, valid: &str, diags: &mut Vec<Diagnostic>) -> Option<At<i64>> {
         let value = self.raw(key)?;
         match value.get_ref() {
             DeValue::Integer(i) => match i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
                 Ok(v) => Some(At { value: v, span: value.span(), key: self.key_path(key) }),
                 Err(_) => {
-                    diags.push(Diagnostic::new(value.span(), self.key_path(key), "integer out of range"));
+                    diags.push(
+                        Diagnostic::new(
+                            value.span(),
+                            self.key_path(key),
+                            format!("integer out of range: {key} must be {valid}"),
+                        )
+                        .with_help("TOML integers are 64-bit (at most 9223372036854775807)"),
+                    );
                     None
                 }
             },
@@ -235,7 +247,8 @@ impl<'a, 'i> TableReader<'a, 'i> {
             if self.known.contains(&name) {
                 continue;
             }
-            let mut d = Diagnostic::new(key.span(), self.key_path(name), format!("unknown key `{name}`"));
+            let mut d =
+                Diagnostic::new(key.span(), self.key_path(&shown(name)), format!("unknown key `{}`", shown(name)));
             let valid = self.known.join(", ");
             d = match suggest(name, self.known.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`? valid keys here: {valid}")),

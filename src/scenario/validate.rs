@@ -8,17 +8,52 @@
 //! list of what is wrong.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use toml::de::DeTable;
 
-use super::diagnostics::{Diagnostic, ScenarioErrors, suggest};
+use super::diagnostics::{Diagnostic, ScenarioErrors, line_col, shown, suggest};
 use super::params::{self, CORRIDOR_PARAMS, HEDGER_PARAMS, MODEL_PARAMS, PARTNER_PARAMS, ParamSpec};
 use super::reader::{At, TableReader};
 use super::*;
 
 /// Largest number of runs one batch may have (histogram counts are `u32`).
 pub const MAX_RUNS: u64 = u32::MAX as u64;
+
+/// Largest `trade`, `gdp` or `trade_total` (US$ bn; world GDP is about 1e5):
+/// keeps every sum of amounts finite.
+pub const MAX_AMOUNT: f64 = 1e9;
+
+/// Smallest base trade share and base diplomatic share of a partner: the
+/// model divides by both (rivalry and shortfall terms).
+pub const MIN_SHARE: f64 = 1e-9;
+
+/// Largest `multiply` factor and largest absolute `add` delta of an event.
+pub const MAX_EFFECT: f64 = 1e6;
+
+/// Largest `shock` factor of an event.
+pub const MAX_SHOCK: f64 = 100.0;
+
+/// Largest trade flow (US$ bn) the model may reach, as a natural logarithm
+/// (1e150: squares and sums over 2^32 runs stay finite).
+pub const LN_MAX_FLOW: f64 = 345.38;
+
+/// Standard deviations of the trade random walk allowed for in the
+/// growth check (see [`check_growth`]).
+pub const GROWTH_SIGMAS: f64 = 8.0;
+
+/// Labels that CSV readers turn into missing values: pandas' default
+/// `na_values` that a label could spell, R's and polars' null markers.
+/// Compared case-insensitively.
+pub const MISSING_VALUE_LABELS: [&str; 10] =
+    ["na", "n_a", "nan", "-nan", "null", "none", "nil", "-na", "nat", "missing"];
+
+/// Whether `label` would be read back as a missing value by pandas, R,
+/// polars or DuckDB.
+pub fn is_missing_value_label(label: &str) -> bool {
+    MISSING_VALUE_LABELS.iter().any(|m| m.eq_ignore_ascii_case(label))
+}
 
 /// Parse and validate scenario text; `path` is used in messages only.
 pub fn parse_scenario(path: &Path, source: &str) -> Result<Scenario, ScenarioErrors> {
@@ -31,6 +66,95 @@ pub(crate) fn validate_document(doc: &DeTable<'_>, diags: &mut Vec<Diagnostic>) 
     let scenario = read_document(&mut root, diags);
     root.finish(diags);
     scenario
+}
+
+/// A number as messages show it: plain when short, in scientific notation
+/// when huge or tiny (`1e308`, not 309 digits).
+pub fn num(v: f64) -> String {
+    if v == 0.0 || (1e-6..1e15).contains(&v.abs()) { format!("{v}") } else { format!("{v:e}") }
+}
+
+/// A TOML syntax error, located and explained. The parser reports a
+/// duplicate key without naming it or the first definition, and a too-deep
+/// nesting at 1:1; both are completed here from the text.
+pub(crate) fn syntax_error(source: &str, span: Option<Range<usize>>, message: &str) -> Diagnostic {
+    let help = "see https://toml.io for the syntax";
+    if message.contains("recursion limit") {
+        let (line, start) = deepest_line(source);
+        return Diagnostic::new(
+            start..start,
+            "",
+            format!("TOML syntax error: line {line} nests keys or tables too deeply"),
+        )
+        .with_help("keys, tables and arrays may nest at most about 80 levels; a scenario needs at most 3");
+    }
+    let span = span.unwrap_or(0..0);
+    if message.contains("duplicate key") {
+        if let Some(d) = duplicate_key(source, span.clone()) {
+            return d;
+        }
+    }
+    Diagnostic::new(span, "", format!("TOML syntax error: {message}")).with_help(help)
+}
+
+/// (1-based line, byte offset of its start) of the line with the most
+/// nesting characters (`.`, `[`, `{`).
+fn deepest_line(source: &str) -> (usize, usize) {
+    let mut best = (0, 1, 0);
+    let mut offset = 0;
+    for (i, line) in source.split_inclusive('\n').enumerate() {
+        let depth = line.chars().filter(|c| matches!(c, '.' | '[' | '{')).count();
+        if depth > best.0 {
+            best = (depth, i + 1, offset);
+        }
+        offset += line.len();
+    }
+    (best.1, best.2)
+}
+
+/// The duplicate key at `span`, with the line of its first definition when
+/// it can be found: a table header `[K]` earlier in the file, or `K = ` in
+/// the same table.
+fn duplicate_key(source: &str, span: Range<usize>) -> Option<Diagnostic> {
+    let start = span.start.min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+    let line = source.get(line_start..line_end)?.trim();
+    let header = line.starts_with('[') && !line.starts_with("[[");
+    let key = if header {
+        line.trim_start_matches('[').split(']').next()?.trim().to_string()
+    } else {
+        line.split('=').next()?.trim().to_string()
+    };
+    if key.is_empty() {
+        return None;
+    }
+    let mut first = None;
+    let mut offset = 0;
+    for text in source[..line_start].split_inclusive('\n') {
+        let t = text.trim();
+        if header {
+            if t.starts_with('[') && t.trim_start_matches('[').split(']').next().map(str::trim) == Some(&key) {
+                first = Some(offset);
+            }
+        } else if t.starts_with('[') {
+            first = None;
+        } else if t.split('=').next().map(str::trim) == Some(&key) && t.contains('=') {
+            first = Some(offset);
+        }
+        offset += text.len();
+    }
+    let what = if header { "table" } else { "key" };
+    let shown_key = shown(&key);
+    let d = Diagnostic::new(
+        span,
+        if header { String::new() } else { shown_key.clone() },
+        match first {
+            Some(o) => format!("duplicate {what} `{shown_key}`: already defined at line {}", line_col(source, o).0),
+            None => format!("duplicate {what} `{shown_key}`"),
+        },
+    );
+    Some(d.with_help(format!("a {what} may be defined only once; remove or merge one of the two")))
 }
 
 fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Scenario> {
@@ -59,6 +183,9 @@ fn read_document(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) ->
     let partners = resolve_partners(partners_raw, &names, diags);
     let corridors = resolve_corridors(corridors_raw, &names, diags);
     let events = read_events(root, &names, header.as_ref(), diags);
+    if let (Some(h), Some(hd), Some(ps)) = (&header, &hedger, &partners) {
+        check_growth(h, hd, ps, &events, diags);
+    }
     let header = header?;
 
     Some(Scenario {
@@ -87,6 +214,7 @@ struct Header {
     base_year: i32,
     horizon: i32,
     steps_per_year: u32,
+    horizon_span: Range<usize>,
 }
 
 fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Option<Header> {
@@ -96,15 +224,16 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
     };
     let name = t.string("name", diags);
     let description = t.string("description", diags).map(|d| d.value).unwrap_or_default();
-    let base_year = t.i64("base_year", diags);
-    let horizon = t.i64("horizon", diags);
-    let steps = t.i64("steps_per_year", diags);
+    let base_year = t.i64("base_year", "an integer in [1000, 9999]", diags);
+    let horizon = t.i64("horizon", "an integer with base_year < horizon <= 9999", diags);
+    let horizon_span = horizon.as_ref().map_or_else(|| t.span(), |h| h.span.clone());
+    let steps = t.i64("steps_per_year", "an integer in [1, 365]", diags);
     let mut ok = true;
     let name = match name {
         Some(n) if is_safe_name(&n.value) => Some(n.value),
         Some(n) => {
             diags.push(
-                n.diag(format!("scenario name `{}` cannot be used as a directory name", n.value)).with_help(
+                n.diag(format!("scenario name `{}` cannot be used as a directory name", shown(&n.value))).with_help(
                     "use letters, digits, '-', '_' and '.', not starting with '.' (it names results/<name>/)",
                 ),
             );
@@ -154,7 +283,7 @@ fn read_header(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> O
     if !ok {
         return None;
     }
-    Some(Header { name: name?, description, base_year: base_year?, horizon: horizon?, steps_per_year })
+    Some(Header { name: name?, description, base_year: base_year?, horizon: horizon?, steps_per_year, horizon_span })
 }
 
 fn is_safe_name(name: &str) -> bool {
@@ -171,7 +300,7 @@ fn is_safe_label(label: &str) -> bool {
 
 fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> (Option<u64>, Option<u64>) {
     let Some(mut t) = root.table("monte_carlo", diags) else { return (Some(1000), Some(0)) };
-    let runs = match t.i64("runs", diags) {
+    let runs = match t.i64("runs", "an integer in [1, 4294967295]", diags) {
         None => Some(1000),
         Some(r) if r.value >= 1 && (r.value as u64) <= MAX_RUNS => Some(r.value as u64),
         Some(r) => {
@@ -179,7 +308,7 @@ fn read_monte_carlo(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>)
             None
         }
     };
-    let seed = match t.i64("seed", diags) {
+    let seed = match t.i64("seed", "an integer in [0, 9223372036854775807]", diags) {
         None => Some(0),
         Some(s) if s.value >= 0 => Some(s.value as u64),
         Some(s) => {
@@ -203,7 +332,19 @@ fn check_range(v: &At<f64>, spec: &ParamSpec, diags: &mut Vec<Diagnostic>) -> Op
     if spec.accepts(v.value) {
         Some(v.value)
     } else {
-        diags.push(v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), v.value)));
+        let near = spec.min_exclusive && v.value > spec.min && v.value <= spec.max;
+        diags.push(if near {
+            v.diag(format!(
+                "{} must be at least {} above {}, got {}",
+                spec.name,
+                num(params::EXCLUSIVE_FLOOR),
+                spec.min,
+                num(v.value)
+            ))
+            .with_help("a value this close to the bound makes the model divide by almost zero")
+        } else {
+            v.diag(format!("{} must be {}, got {}", spec.name, spec.range_text(), num(v.value)))
+        });
         None
     }
 }
@@ -283,6 +424,8 @@ fn read_model(root: &mut TableReader<'_, '_>, diags: &mut Vec<Diagnostic>) -> Op
 /// A partner as read, before references are resolved.
 struct RawPartner {
     partner: Partner,
+    /// The `[[partner]]` table, for messages about derived quantities.
+    span: Range<usize>,
     rivals: Vec<At<String>>,
     corridor: Option<At<String>>,
     diplomatic_share: Option<f64>,
@@ -304,15 +447,29 @@ fn read_label(
 ) -> (String, bool) {
     match t.string(key, diags) {
         None => (default.to_string(), true),
+        Some(s) if is_missing_value_label(&s.value) => {
+            diags.push(missing_value_label(&s, key));
+            (default.to_string(), false)
+        }
         Some(s) if is_safe_label(&s.value) => (s.value, true),
         Some(s) => {
             diags.push(
-                s.diag(format!("`{}` is not a valid {key}", s.value))
+                s.diag(format!("`{}` is not a valid {key}", shown(&s.value)))
                     .with_help("use 1 to 64 letters, digits, '-' or '_' (it becomes a CSV column name)"),
             );
             (default.to_string(), false)
         }
     }
+}
+
+/// A label that pandas, R, polars or DuckDB would read back as missing.
+fn missing_value_label(label: &At<String>, what: &str) -> Diagnostic {
+    label
+        .diag(format!(
+            "`{}` cannot be a {what}: CSV readers (pandas, R, polars, DuckDB) read it as a missing value",
+            label.value
+        ))
+        .with_help("choose another label, e.g. ISO alpha-3 `NAM` for Namibia; see docs/scenario-format.md (labels)")
 }
 
 fn read_partners(
@@ -336,12 +493,21 @@ fn read_partners(
     let mut out = Vec::new();
     for mut t in tables {
         let mut ok = true;
+        let span = t.span();
         let id = read_id(&mut t, "partner", "RU", &mut seen, diags);
         ok &= id.is_some();
         let id = id.unwrap_or_default();
         let name = t.string("name", diags).map_or_else(|| id.clone(), |n| n.value);
         let mut positive = |t: &mut TableReader<'_, '_>, key: &'static str, help: &str| match t.f64(key, diags) {
-            Some(v) if v.value > 0.0 => v.value,
+            Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => v.value,
+            Some(v) if v.value > 0.0 => {
+                diags.push(
+                    v.diag(format!("{key} must be at most {MAX_AMOUNT:e} (US$ bn), got {}", num(v.value)))
+                        .with_help("amounts are in US$ bn; world GDP is about 1e5"),
+                );
+                ok = false;
+                1.0
+            }
             Some(v) => {
                 diags.push(v.diag(format!("{key} must be > 0, got {}", v.value)));
                 ok = false;
@@ -363,7 +529,15 @@ fn read_partners(
         let corridor = t.string("corridor", diags);
         let diplomatic_share = match t.f64("diplomatic_share", diags) {
             None => None,
-            Some(v) if v.value > 0.0 => Some(v.value),
+            Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => Some(v.value),
+            Some(v) if v.value > 0.0 => {
+                diags.push(
+                    v.diag(format!("diplomatic_share must be at most {MAX_AMOUNT:e}, got {}", num(v.value)))
+                        .with_help("only ratios matter: the values are normalised to sum to 1"),
+                );
+                ok = false;
+                None
+            }
             Some(v) => {
                 diags.push(v.diag(format!("diplomatic_share must be > 0, got {}", v.value)).with_help(
                     "a zero base attention cannot be calibrated (its log is -infinity); use a small positive value",
@@ -388,6 +562,7 @@ fn read_partners(
                 diplomatic_share: 0.0,
                 params: params.unwrap_or(params::defaults(&PARTNER_PARAMS)),
             },
+            span,
             rivals,
             corridor,
             diplomatic_share,
@@ -423,9 +598,13 @@ fn read_id(
         );
         return None;
     }
+    if is_missing_value_label(&id.value) {
+        diags.push(missing_value_label(&id, &format!("{kind} id")));
+        return None;
+    }
     if !is_safe_label(&id.value) {
         diags.push(
-            id.diag(format!("`{}` is not a valid {kind} id", id.value))
+            id.diag(format!("`{}` is not a valid {kind} id", shown(&id.value)))
                 .with_help(format!("use 1 to 64 letters, digits, '-' or '_' (e.g. \"{example}\")")),
         );
         return None;
@@ -479,7 +658,14 @@ fn read_hedger(root: &mut TableReader<'_, '_>, partners: &[RawPartner], diags: &
     let name = t.string("name", diags).map_or_else(|| "Kazakhstan".to_string(), |n| n.value);
     let trade_total = match t.f64("trade_total", diags) {
         None => Some(trade_sum),
-        Some(v) if v.value > 0.0 => Some(v.value),
+        Some(v) if v.value > 0.0 && v.value <= MAX_AMOUNT => Some(v.value),
+        Some(v) if v.value > 0.0 => {
+            diags.push(
+                v.diag(format!("trade_total must be at most {MAX_AMOUNT:e} (US$ bn), got {}", num(v.value)))
+                    .with_help("amounts are in US$ bn; omit it to use the sum of partner trade"),
+            );
+            None
+        }
         Some(v) => {
             diags.push(
                 v.diag(format!("trade_total must be > 0, got {}", v.value))
@@ -573,7 +759,7 @@ fn read_outputs(
             ok = false;
         }
     }
-    let trajectories = match t.i64("trajectories", diags) {
+    let trajectories = match t.i64("trajectories", "a non-negative integer", diags) {
         None => 0,
         Some(k) if k.value >= 0 => k.value as u64,
         Some(k) => {
@@ -630,7 +816,7 @@ struct Names<'a> {
 
 impl Names<'_> {
     fn unknown(&self, what: &str, name: &At<String>, candidates: Vec<&str>) -> Diagnostic {
-        let d = name.diag(format!("unknown {what} `{}`", name.value));
+        let d = name.diag(format!("unknown {what} `{}`", shown(&name.value)));
         match suggest(&name.value, candidates.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None if candidates.is_empty() => d.with_help(format!("the scenario defines no {what}")),
@@ -666,6 +852,24 @@ fn resolve_partners(raw: Vec<RawPartner>, names: &Names<'_>, diags: &mut Vec<Dia
     let mut out = Vec::with_capacity(raw.len());
     for (i, mut p) in raw.into_iter().enumerate() {
         ok &= p.ok;
+        let shares =
+            [("trade", "trade", p.partner.trade / trade_sum), ("diplomatic_share", "diplomatic", d_raw[i] / d_sum)];
+        for (key, what, share) in shares {
+            if p.ok && share < MIN_SHARE {
+                diags.push(
+                    Diagnostic::new(
+                        p.span.clone(),
+                        format!("partner[{i}].{key}"),
+                        format!(
+                            "partner `{}` has a base {what} share of {share:.3e}, below {MIN_SHARE:e}",
+                            p.partner.id
+                        ),
+                    )
+                    .with_help("the model divides by base shares; raise the value or leave the partner out"),
+                );
+                ok = false;
+            }
+        }
         for rival in &p.rivals {
             match names.partner(rival, diags) {
                 Some(j) if j == i => {
@@ -758,7 +962,7 @@ fn parse_target(t: &At<String>, names: &Names<'_>, diags: &mut Vec<Diagnostic>) 
     match names.partner_index.get(v) {
         Some(&i) => Some(Target::Partners(vec![i])),
         None => {
-            let d = t.diag(format!("unknown event target `{v}`"));
+            let d = t.diag(format!("unknown event target `{}`", shown(v)));
             let hint = match suggest(v, names.partner_index.keys().copied()) {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
@@ -785,7 +989,7 @@ fn read_event(
         Some(n) => {
             if seen.contains(&n.value) {
                 diags.push(
-                    n.diag(format!("duplicate event name `{}`", n.value))
+                    n.diag(format!("duplicate event name `{}`", shown(&n.value)))
                         .with_help("event names must be unique (they seed the event's random stream)"),
                 );
             }
@@ -989,13 +1193,13 @@ fn read_effects(
         let Some(map) = t.table(key, diags) else { return Vec::new() };
         let mut effects = Vec::new();
         for (name, value, key_span) in map.entries() {
-            let key_path = format!("{}.{name}", map.path());
+            let key_path = format!("{}.{}", map.path(), shown(name));
             let Some(param) = params::find(table, name) else {
                 let names: Vec<&str> = table.iter().map(|s| s.name).collect();
                 let d = Diagnostic::new(
                     key_span,
                     key_path,
-                    format!("`{name}` is not a {kind} parameter that events can change"),
+                    format!("`{}` is not a {kind} parameter that events can change", shown(name)),
                 );
                 diags.push(match suggest(name, names.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
@@ -1004,6 +1208,17 @@ fn read_effects(
                 continue;
             };
             match super::reader::number(value.get_ref()) {
+                Some(v) if v.is_finite() && v.abs() > MAX_EFFECT => diags.push(
+                    Diagnostic::new(
+                        value.span(),
+                        key_path,
+                        format!("{key} values must be within ±{MAX_EFFECT:e}, got {}", num(v)),
+                    )
+                    .with_help(format!(
+                        "{name} is {}; the model clamps effective values to that range",
+                        table[param].range_text()
+                    )),
+                ),
                 Some(v) if v.is_finite() && (key == "add" || v >= 0.0) => {
                     effects.push(Effect { param, name: name.to_string(), value: v })
                 }
@@ -1032,6 +1247,11 @@ fn read_effects(
                         v.diag(format!("a shock factor must be > 0, got {}", v.value))
                             .with_help("0.8 means -20% at onset"),
                     );
+                } else if v.value > MAX_SHOCK {
+                    diags.push(
+                        v.diag(format!("a shock factor must be at most {MAX_SHOCK}, got {}", num(v.value)))
+                            .with_help("2 means +100% at onset"),
+                    );
                 }
                 match key {
                     "trade" => shock.trade = v.value,
@@ -1043,8 +1263,12 @@ fn read_effects(
         if allowed.is_empty() {
             for (name, _, span) in s.entries() {
                 diags.push(
-                    Diagnostic::new(span, format!("{}.{name}", s.path()), "corridor events cannot have a shock")
-                        .with_help("use `multiply = { cost = ... }` instead"),
+                    Diagnostic::new(
+                        span,
+                        format!("{}.{}", s.path(), shown(name)),
+                        "corridor events cannot have a shock",
+                    )
+                    .with_help("use `multiply = { cost = ... }` instead"),
                 );
             }
         } else {
@@ -1052,6 +1276,151 @@ fn read_effects(
         }
     }
     (multiply, add, shock)
+}
+
+/// Worst case of an event-modifiable parameter for the growth check: the
+/// base value times every factor above 1, plus every positive delta, of
+/// the events acting on it, clamped to its range.
+fn worst_case(spec: &ParamSpec, base: f64, effects: &[(bool, f64)]) -> f64 {
+    let (mut factor, mut delta) = (1.0f64, 0.0f64);
+    for &(multiply, v) in effects {
+        if multiply {
+            factor *= v.max(1.0);
+        } else {
+            delta += v.max(0.0);
+        }
+    }
+    spec.clamp(base * factor + delta)
+}
+
+/// The (is multiply, value) effects on parameter `slot` of the events whose
+/// target satisfies `on`.
+fn slot_effects(events: &[Event], on: impl Fn(&Target) -> bool, slot: usize) -> Vec<(bool, f64)> {
+    let mut out = Vec::new();
+    for e in events.iter().filter(|e| on(&e.target)) {
+        out.extend(e.multiply.iter().filter(|x| x.param == slot).map(|x| (true, x.value)));
+        out.extend(e.add.iter().filter(|x| x.param == slot).map(|x| (false, x.value)));
+    }
+    out
+}
+
+/// Trade flows must stay far from overflow (their squares are summed over
+/// runs): the logarithm of the largest base amount, plus the worst-case
+/// growth of total turnover over the horizon, plus [`GROWTH_SIGMAS`]
+/// standard deviations of the random walks of total turnover and of the
+/// most volatile partner, plus the scheduled trade shocks, must stay below
+/// [`LN_MAX_FLOW`]. `run` would otherwise stop with a non-finite value.
+fn check_growth(h: &Header, hd: &Hedger, partners: &[Partner], events: &[Event], diags: &mut Vec<Diagnostic>) {
+    use params::{hedger as hp, partner as pp};
+    let on_hedger = |t: &Target| matches!(t, Target::Hedger);
+    let hedger_worst =
+        |slot: usize| worst_case(&HEDGER_PARAMS[slot], hd.params[slot], &slot_effects(events, on_hedger, slot));
+    let growth = hedger_worst(hp::TRADE_GROWTH);
+    let sigma_t = hedger_worst(hp::TRADE_VOLATILITY);
+    let sigma_p = partners
+        .iter()
+        .enumerate()
+        .map(|(p, q)| {
+            let on = |t: &Target| matches!(t, Target::Partners(v) if v.contains(&p));
+            let slot = pp::VOLATILITY;
+            worst_case(&PARTNER_PARAMS[slot], q.params[slot], &slot_effects(events, on, slot))
+        })
+        .fold(0.0, f64::max);
+    let shocks: f64 = events
+        .iter()
+        .filter(|e| matches!(e.timing, Timing::Scheduled { .. }))
+        .map(|e| e.shock.trade.max(1.0).ln() + e.shock.trade_total.max(1.0).ln())
+        .fold(0.0, |a, b| a + b);
+    let years = f64::from(h.horizon - h.base_year);
+    let start = partners.iter().map(|p| p.trade).fold(hd.trade_total, f64::max);
+    let bound = start.ln() + years * growth.max(0.0) + GROWTH_SIGMAS * (sigma_t + sigma_p) * years.sqrt() + shocks;
+    if bound > LN_MAX_FLOW {
+        diags.push(
+            Diagnostic::new(
+                h.horizon_span.clone(),
+                "scenario.horizon",
+                format!(
+                    "trade flows could overflow by {}: ln({start}) + {years} years x trade_growth {growth} \
+                     + {GROWTH_SIGMAS} x (trade_volatility {sigma_t} + partner volatility {sigma_p}) x sqrt({years} years) \
+                     + scheduled shocks {shocks:.2} = {bound:.0}, above the limit {LN_MAX_FLOW} (flows of 1e150)",
+                    h.horizon
+                ),
+            )
+            .with_help(
+                "use an earlier horizon, or lower trade_growth, trade_volatility or partner volatility \
+                 (worst case over events; see docs/scenario-format.md, derived checks)",
+            ),
+        );
+    }
+}
+
+/// An event effect that the clamp to the parameter's valid range changes:
+/// the event asks for `asked`, the model uses `used`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClampWarning {
+    pub event: String,
+    /// What the effect acts on, e.g. ``partner `RU` ``.
+    pub target: String,
+    pub param: &'static str,
+    pub range: String,
+    pub asked: f64,
+    pub used: f64,
+}
+
+impl std::fmt::Display for ClampWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "event `{}` asks for {} = {} on {}, outside its valid range ({}); the model uses {}",
+            shown(&self.event),
+            self.param,
+            num(self.asked),
+            self.target,
+            self.range,
+            num(self.used)
+        )
+    }
+}
+
+/// The effects of each event (alone, fully ramped in) that drive a
+/// parameter outside its valid range, where the model silently clamps
+/// them: `add = { sanctions_risk = -0.6 }` on a base of 0.1 acts as -0.1.
+pub fn clamp_warnings(s: &Scenario) -> Vec<ClampWarning> {
+    let mut out = Vec::new();
+    for e in &s.events {
+        let targets: Vec<(String, &[f64], &[ParamSpec])> = match &e.target {
+            Target::Partners(list) => list
+                .iter()
+                .map(|&p| (format!("partner `{}`", s.partners[p].id), &s.partners[p].params[..], &PARTNER_PARAMS[..]))
+                .collect(),
+            Target::Hedger => vec![("the hedger".to_string(), &s.hedger.params[..], &HEDGER_PARAMS[..])],
+            Target::Corridor(c) => {
+                vec![(format!("corridor `{}`", s.corridors[*c].id), &s.corridors[*c].params[..], &CORRIDOR_PARAMS[..])]
+            }
+        };
+        let mut slots: Vec<usize> = e.multiply.iter().chain(&e.add).map(|x| x.param).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        for (target, base, specs) in &targets {
+            for &slot in &slots {
+                let factor: f64 = e.multiply.iter().filter(|x| x.param == slot).map(|x| x.value).product();
+                let delta: f64 = e.add.iter().filter(|x| x.param == slot).map(|x| x.value).sum();
+                let asked = base[slot] * factor + delta;
+                let used = specs[slot].clamp(asked);
+                if used != asked {
+                    out.push(ClampWarning {
+                        event: e.name.clone(),
+                        target: target.clone(),
+                        param: specs[slot].name,
+                        range: specs[slot].range_text(),
+                        asked,
+                        used,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1131,6 +1500,34 @@ gdp = 20
         assert_eq!(
             errors(&with_header("[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2029.75\nshock = { trade = 0.5 }\n")),
             ""
+        );
+    }
+
+    #[test]
+    fn clamped_effects_are_reported_with_asked_and_used_values() {
+        let s = parse_scenario(
+            Path::new("t.toml"),
+            &with_header(
+                "[[event]]\nname = \"e\"\ntarget = \"A\"\nat = 2025\nadd = { sanctions_risk = -0.6, priority = 1 }\n\
+                 multiply = { leverage = 0 }\n[[event]]\nname = \"f\"\ntarget = \"hedger\"\nat = 2025\nmultiply = { trade_adjustment = 10 }\n",
+            ),
+        )
+        .unwrap();
+        let w = clamp_warnings(&s);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!((w[0].event.as_str(), w[0].param, w[0].asked, w[0].used), ("e", "sanctions_risk", -0.6, 0.0));
+        assert_eq!((w[1].event.as_str(), w[1].param, w[1].asked, w[1].used), ("f", "trade_adjustment", 3.0, 1.0));
+        assert_eq!(
+            w[1].to_string(),
+            "event `f` asks for trade_adjustment = 3 on the hedger, outside its valid range (in (0, 1]); the model uses 1"
+        );
+    }
+
+    #[test]
+    fn numbers_are_shown_short() {
+        assert_eq!(
+            (num(0.5), num(2040.0), num(1e308), num(-1e-12), num(0.0)),
+            ("0.5".into(), "2040".into(), "1e308".into(), "-1e-12".into(), "0".into())
         );
     }
 
