@@ -325,12 +325,8 @@ const POINTS_HEADER: &str = "point,outcome,metric,subject,year,n,mean,sd,se,ci95
 
 /// A float that every CSV reader infers as a float (`1.0`, never `1`);
 /// empty for undefined values.
-pub fn float(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v.is_finite() && v == v.trunc() && v.abs() < 1e15 => format!("{v:.1}"),
-        Some(v) => format!("{v}"),
-        None => String::new(),
-    }
+fn float(value: Option<f64>) -> String {
+    value.map_or_else(String::new, crate::output::tables::float)
 }
 
 /// A CSV field: quoted when it holds a comma, quote or line break.
