@@ -235,7 +235,7 @@ fn a_tampered_mean_is_refused_in_welch_mode() {
     let path = dir.path().join("b").join("summary.csv");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let i = lines.iter().position(|l| l.starts_with("8,2025,hhi,,")).unwrap();
+    let i = lines.iter().position(|l| l.starts_with("8,2025.0,hhi,,")).unwrap();
     let mut f: Vec<&str> = lines[i].split(',').collect();
     f[5] = "0.9";
     lines[i] = f.join(",");

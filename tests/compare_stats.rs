@@ -965,9 +965,13 @@ fn posture_share_at_the_horizon_is_not_tested_twice() {
     assert!(c.rows.iter().all(|r| r.metric != "posture_share"));
     assert_eq!(c.postures.len(), 1);
     assert!(c.notes.iter().any(|n| n.contains("not twice")), "{:?}", c.notes);
+    // Before the horizon, share rows cannot be checked against a
+    // re-simulation (it does not record postures), so they are left out
+    // with a note rather than compared unchecked.
     let c = compare(&CompareOptions { all_steps: true, ..opts(&a, &b) }).unwrap();
     let steps: Vec<u64> = c.rows.iter().filter(|r| r.metric == "posture_share").map(|r| r.step).collect();
-    assert_eq!(steps, [1, 2, 3]);
+    assert!(steps.is_empty(), "{steps:?}");
+    assert!(c.notes.iter().any(|n| n.contains("posture_share and event_active rows before the horizon are left out")));
     let c = compare(&CompareOptions { metrics: vec!["posture_share".into()], ..opts(&a, &b) }).unwrap();
     assert_eq!(c.rows.len(), 1);
     assert!(c.postures.is_empty());
