@@ -580,10 +580,11 @@ impl Horizon {
             let Some((hf, sf)) = self.side(d.side) else { continue };
             for (i, p) in selected.iter().enumerate() {
                 let r = side_row(p, d.side);
-                if r.step == d.manifest.steps
-                    && let Some(c) = hf.cell(&r.key())
-                    && check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), from)?
-                {
+                if r.step != d.manifest.steps {
+                    continue;
+                }
+                let Some(c) = hf.cell(&r.key()) else { continue };
+                if check_cell(d, r, &sf.moments, c, sf.ones.get(c).copied(), from)? {
                     ok.insert((i, d.side));
                     checks.runs_csv.insert(side_name(d.side));
                 }

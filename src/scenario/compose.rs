@@ -404,11 +404,10 @@ fn extends_of(text: &str) -> Option<(String, Range<usize>)> {
 /// Remove `[scenario] extends` (it is consumed here, not a scenario key);
 /// a non-string value stays, so validation reports it.
 fn strip_extends(mut doc: DeTable<'_>) -> DeTable<'_> {
-    if let Some(scenario) = doc.get_mut("scenario")
-        && let DeValue::Table(t) = scenario.get_mut()
-        && matches!(t.get("extends").map(|v| v.get_ref()), Some(DeValue::String(_)))
-    {
-        t.remove("extends");
+    if let Some(DeValue::Table(t)) = doc.get_mut("scenario").map(|v| v.get_mut()) {
+        if matches!(t.get("extends").map(|v| v.get_ref()), Some(DeValue::String(_))) {
+            t.remove("extends");
+        }
     }
     doc
 }
