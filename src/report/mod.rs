@@ -478,9 +478,12 @@ pub fn run_report(input: &RunInputs<'_>) -> Result<Report, ReportError> {
         "Share of runs in each posture (hedging, aligned with or dependent on a partner; docs/model.md), with 95% Wilson score intervals.",
     );
     if !input.outcomes.is_empty() {
+        // outcomes.csv lists every posture, zeros included; the chart shows
+        // hedging and the postures that occurred (the table lists all).
         let rows: Vec<IntervalRow> = input
             .outcomes
             .iter()
+            .filter(|o| o.posture == "hedging" || o.share > 0.0)
             .map(|o| IntervalRow {
                 label: o.posture.clone(),
                 value: o.share,
@@ -501,6 +504,7 @@ pub fn run_report(input: &RunInputs<'_>) -> Result<Report, ReportError> {
     let over_time: Vec<BandLine<'_>> = input
         .summary
         .of_metric("posture_share")
+        .filter(|s| s.subject == "hedging" || s.mean.iter().any(|&m| m > 0.0))
         .map(|s| BandLine { label: s.subject.clone(), colour: info.colour("posture_share", &s.subject), series: s })
         .collect();
     if !over_time.is_empty() {
