@@ -106,6 +106,7 @@ fn err(e: impl std::fmt::Display) -> String {
 /// Event layers (one per event, behind the data) and the extra headroom
 /// the scheduled events' names need at the top of the y range.
 fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer<'static>> {
+    let crowded = crowded(events);
     let mut scheduled = 0usize;
     let mut hazards = 0usize;
     let mut layers = Vec::new();
@@ -138,6 +139,20 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
         } else {
             let row = scheduled % 3;
             scheduled += 1;
+            if crowded {
+                // Too many windows to shade and name readably: a thin line at
+                // each start; the Events table lists them.
+                layers.push(Layer::new("event scheduled", &e.name, move |chart, _root| {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(start, y.0), (start, y.1)],
+                            rgb(GREY).mix(0.35).stroke_width(1),
+                        )))
+                        .map(|_| ())
+                        .map_err(err)
+                }));
+                continue;
+            }
             layers.push(Layer::new("event scheduled", &e.name, move |chart, root| {
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
@@ -164,9 +179,17 @@ fn event_layers(events: &[EventMark], x: (f64, f64), y: (f64, f64)) -> Vec<Layer
     layers
 }
 
+/// Scheduled events beyond which windows are not shaded and named on the
+/// charts (a hindcast has dozens), only marked by a line at their start.
+const MAX_NAMED_EVENTS: usize = 8;
+
+fn crowded(events: &[EventMark]) -> bool {
+    events.iter().filter(|e| !e.hazard).count() > MAX_NAMED_EVENTS
+}
+
 /// Headroom factor for scheduled event names (rows of text at the top).
 fn headroom(events: &[EventMark], y: (f64, f64)) -> (f64, f64) {
-    let rows = events.iter().filter(|e| !e.hazard).count().min(3);
+    let rows = if crowded(events) { 0 } else { events.iter().filter(|e| !e.hazard).count().min(3) };
     let hazards = events.iter().filter(|e| e.hazard).count();
     let span = y.1 - y.0;
     (y.0 - span * 0.07 * hazards as f64, y.1 + span * 0.1 * rows as f64)
