@@ -57,10 +57,8 @@ pub enum Command {
         /// Scenario files to check.
         #[arg(required = true, value_name = "SCENARIO.toml")]
         files: Vec<PathBuf>,
-        /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
-        /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        overrides: Overrides,
         /// Treat warnings (event effects clamped to a parameter's range) as errors.
         #[arg(long)]
         deny_warnings: bool,
@@ -132,10 +130,8 @@ pub struct RunArgs {
     /// The scenario file.
     #[arg(value_name = "SCENARIO.toml")]
     pub scenario: PathBuf,
-    /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
-    /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub overrides: Overrides,
     /// Number of runs (overrides [monte_carlo] runs), 1 to 4294967295.
     #[arg(long, allow_negative_numbers = true, value_parser = runs_value)]
     pub runs: Option<u64>,
@@ -238,10 +234,8 @@ pub struct BenchArgs {
     /// Scenario to benchmark.
     #[arg(default_value = "scenarios/baseline.toml", value_name = "SCENARIO.toml")]
     pub scenario: PathBuf,
-    /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
-    /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
+    #[command(flatten)]
+    pub overrides: Overrides,
     /// Runs per repetition, 1 to 4294967295.
     #[arg(long, default_value_t = 20_000, allow_negative_numbers = true, value_parser = runs_value)]
     pub runs: u64,
@@ -279,4 +273,14 @@ pub struct ExploreArgs {
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--set PATH=VALUE` overrides of scenario values (shared by `run`,
+/// `validate` and `bench`).
+#[derive(Debug, Args)]
+pub struct Overrides {
+    /// Override a scenario value, e.g. `--set partner.RU.leverage=0.9` or
+    /// `--set 'event."oil price crash".hazard=0.2'` (repeatable; see docs/scenario-format.md).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
 }

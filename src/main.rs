@@ -10,7 +10,7 @@ fn main() {
     let cli = Cli::parse();
     let result: Result<String, AppError> = match &cli.command {
         Command::Run(args) => app::run::run(args).map(|line| if args.quiet { String::new() } else { line }),
-        Command::Validate { files, set, deny_warnings } => app::validate(files, set, *deny_warnings),
+        Command::Validate { files, overrides, deny_warnings } => app::validate(files, &overrides.set, *deny_warnings),
         Command::Merge(args) => app::merge::merge(args),
         Command::Explore(args) => app::explore::explore(args).map(|line| if args.quiet { String::new() } else { line }),
         Command::Bench(args) => app::bench::bench(args).map(|text| {

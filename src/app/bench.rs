@@ -177,7 +177,7 @@ pub fn to_markdown(rows: &[BenchRow], previous: &[(usize, f64)]) -> String {
 
 /// Execute `hedgesim bench`.
 pub fn bench(args: &BenchArgs) -> Result<String, AppError> {
-    let mut scenario = load_scenario(&args.scenario, &super::parse_overrides(&args.set)?)?.scenario;
+    let mut scenario = load_scenario(&args.scenario, &super::parse_overrides(&args.overrides.set)?)?.scenario;
     if args.runs == 0 || args.runs > MAX_RUNS {
         return Err(AppError::Invalid(format!("--runs {}: must be in [1, {MAX_RUNS}]", args.runs)));
     }

@@ -103,7 +103,7 @@ pub fn default_out(file_stem: &str, shard: Option<ShardInfo>) -> PathBuf {
 
 /// Execute `hedgesim run`. Returns the line to print on success.
 pub fn run(args: &RunArgs) -> Result<String, AppError> {
-    let Loaded { mut scenario, bytes, .. } = load_scenario(&args.scenario, &parse_overrides(&args.set)?)?;
+    let Loaded { mut scenario, bytes, .. } = load_scenario(&args.scenario, &parse_overrides(&args.overrides.set)?)?;
     super::report_warnings(&scenario, args.deny_warnings)?;
     if let Some(runs) = args.runs {
         if runs == 0 || runs > MAX_RUNS {
