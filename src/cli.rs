@@ -23,6 +23,11 @@ pub fn runs_value(text: &str) -> Result<u64, String> {
     integer_in(text, 1, MAX_RUNS)
 }
 
+/// `explore --runs`: 1 to [`crate::app::explore::MAX_RUNS_PER_POINT`].
+pub fn point_runs_value(text: &str) -> Result<u64, String> {
+    integer_in(text, 1, crate::app::explore::MAX_RUNS_PER_POINT)
+}
+
 /// `--seed`: any u64.
 pub fn seed_value(text: &str) -> Result<u64, String> {
     integer_in(text, 0, u64::MAX)
@@ -255,11 +260,12 @@ pub struct ExploreArgs {
     /// The experiment file.
     #[arg(value_name = "EXPERIMENT.toml")]
     pub experiment: PathBuf,
-    /// Monte Carlo runs per design point (overrides [experiment] runs).
-    #[arg(long)]
+    /// Monte Carlo runs per design point (overrides [experiment] runs), 1 to 1000000.
+    #[arg(long, allow_negative_numbers = true, value_parser = point_runs_value)]
     pub runs: Option<u64>,
-    /// Seed of the design, the runs and the bootstrap (overrides [experiment] seed).
-    #[arg(long)]
+    /// Seed of the design, the runs and the bootstrap (overrides [experiment] seed),
+    /// 0 to 18446744073709551615.
+    #[arg(long, allow_negative_numbers = true, value_parser = seed_value)]
     pub seed: Option<u64>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]

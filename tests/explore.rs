@@ -240,3 +240,15 @@ fn shipped_experiments_validate() {
         assert_eq!(e.name, name);
     }
 }
+
+#[test]
+fn negative_runs_and_seeds_name_the_flag_and_its_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = experiment(dir.path(), "lhs", LHS);
+    for (flag, value) in [("--runs", "-5"), ("--seed", "-1")] {
+        let o = hedgesim().args(["explore", exp.to_str().unwrap(), flag, value]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(flag) && stderr.contains("must be an integer in"), "{stderr}");
+    }
+}
