@@ -81,10 +81,11 @@ pub enum Command {
     /// Years before the horizon are paired by re-simulating both scenarios
     /// from their scenario.toml copies (verified against summary.csv).
     Compare(CompareArgs),
-    /// Merge shard directories written by `run --shard K/N` into one result.
+    /// Merge shard directories written by `run --shard K/N` (or `explore --shard K/N`) into one result.
     ///
     /// The merged summary.csv, outcomes.csv and runs.csv are byte-identical
-    /// to a single-machine run of the same scenario and seed.
+    /// to a single-machine run of the same scenario and seed; merged explore
+    /// shards give the files of a single-machine explore.
     Merge(MergeArgs),
     /// Measure throughput at several thread counts.
     Bench(BenchArgs),
@@ -270,7 +271,7 @@ pub struct ExploreArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Result directory (default: results/<experiment name>).
+    /// Result directory (default: results/<experiment name>, or results/<experiment name>.shard-K-of-N).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Replace an existing result directory.
@@ -279,6 +280,13 @@ pub struct ExploreArgs {
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Compute only shard K of N (0-based) of the design points, e.g. `--shard 2/8`;
+    /// merge with `hedgesim merge`.
+    #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
+    pub shard: Option<String>,
+    /// Continue an interrupted explore from its last checkpointed window of points.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `--set PATH=VALUE` overrides of scenario values (shared by `run`,

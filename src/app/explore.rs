@@ -1,19 +1,25 @@
 //! `hedgesim explore EXPERIMENT.toml`: an experiment over uncertain
-//! assumptions, from file to result directory.
+//! assumptions, from file to result (or shard) directory.
 //!
 //! Steps: read the experiment file ([`crate::explore::spec`]); load its base
 //! scenario with the `extends` chain; check every parameter path at the ends
 //! of its range (or at every grid level) and every outcome against the
 //! scenario, all before any work, with errors located in the experiment
-//! file; build the design; simulate the points in parallel windows, each
-//! point's runs with common random numbers, streaming `points.csv` in
-//! design order; then analyse each outcome and the discovery question, and
-//! publish `design.csv`, `points.csv`, `sensitivity.csv`, `discovery.csv`,
-//! `manifest.json` and `report.md` atomically, like `run`.
+//! file; build the design; simulate the points (all of them, or shard K of
+//! N's contiguous range) in parallel windows, each point's runs with common
+//! random numbers, appending the `points.csv` rows and the outcome means to
+//! the working directory with a checkpoint at most every
+//! [`CHECKPOINT_EVERY`] (see [`super::explore_resume`]: Ctrl-C and SIGTERM
+//! keep the finished points and `--resume` continues from them); then
+//! either analyse each outcome and the discovery question and publish
+//! `design.csv`, `points.csv`, `sensitivity.csv`, `discovery.csv`,
+//! `report.md`, `report.html` and `manifest.json` atomically, like `run`,
+//! or publish a shard for `hedgesim merge` ([`super::explore_merge`]).
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
+use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -21,6 +27,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde_json::json;
 
+use super::explore_merge;
+use super::explore_resume::{self, MEANS_BIN, POINTS_PART, Resumed};
+use super::run::{CHECKPOINT_EVERY, capped_threads, default_out, open_rows, parse_shard, resume_hint};
 use super::{AppError, Claimed, check_out, claim_out, io_err, progress_bar, sha256_hex};
 use crate::cli::ExploreArgs;
 use crate::explore::evaluate::{OutcomeStats, Probe, probe_for, simulate_point, summarize_values};
@@ -28,8 +37,8 @@ use crate::explore::plan::{self, BuiltDesign, Sensitivity};
 use crate::explore::prim::{describe_box, trajectory_rows};
 use crate::explore::spec::{Experiment, Outcome, parse_experiment};
 use crate::model::Model;
-use crate::output::atomic::write_file;
-use crate::output::manifest::utc_now_rfc3339;
+use crate::output::atomic::{create_new, open_nofollow, sync_parent, tmp_name, write_file};
+use crate::output::manifest::{ShardInfo, utc_now_rfc3339};
 use crate::report::{self, data as rdata};
 use crate::scenario::diagnostics::{Diagnostic, ScenarioErrors};
 use crate::scenario::{Layers, Override, ParamPath, Scenario};
@@ -38,24 +47,52 @@ use crate::scenario::{Layers, Override, ParamPath, Scenario};
 pub const MAX_RUNS_PER_POINT: u64 = 1_000_000;
 /// Largest number of design points an experiment may have.
 pub const MAX_POINTS: usize = 10_000_000;
-/// Points simulated between two writes of `points.csv` and two checks of Ctrl-C.
+/// Points simulated per thread between two appends to the working files and
+/// two checks of Ctrl-C.
 const WINDOW_POINTS: usize = 64;
 
 /// Everything checked and ready to simulate.
-struct Prepared {
-    experiment_path: PathBuf,
-    scenario_path: PathBuf,
-    experiment: Experiment,
-    experiment_bytes: Vec<u8>,
+pub(super) struct Prepared {
+    /// Recorded in the manifest as `experiment_file`.
+    pub(super) experiment_file: String,
+    /// Recorded in the manifest as `scenario_file`.
+    pub(super) scenario_file: String,
+    pub(super) experiment: Experiment,
+    pub(super) experiment_bytes: Vec<u8>,
     layers: Layers,
-    base: Scenario,
-    base_bytes: Vec<u8>,
+    pub(super) base: Scenario,
+    pub(super) base_bytes: Vec<u8>,
     paths: Vec<ParamPath>,
     probes: Vec<Probe>,
-    outcomes: Vec<Outcome>,
-    built: BuiltDesign,
-    runs: u64,
-    seed: u64,
+    pub(super) outcomes: Vec<Outcome>,
+    pub(super) built: BuiltDesign,
+    pub(super) runs: u64,
+    pub(super) seed: u64,
+}
+
+/// How a result was computed: the manifest's timing fields.
+pub(super) struct Timing {
+    pub(super) threads: usize,
+    pub(super) wall_time_s: f64,
+    pub(super) started_at: String,
+}
+
+/// Why a simulation stopped before its last point.
+enum Stop {
+    /// Ctrl-C or SIGTERM: the finished points are checkpointed.
+    Signal(AppError),
+    /// A working file could not be written: `--resume` continues once fixed.
+    Write(AppError),
+    /// A design point cannot be simulated: starting over would fail again.
+    Model(AppError),
+}
+
+/// The design points of shard `k` of `n` (0-based): a contiguous range in
+/// design order, split like [`crate::engine::shard_chunks`] splits chunks.
+pub fn point_range(points: usize, shard: Option<ShardInfo>) -> Range<usize> {
+    let Some(s) = shard else { return 0..points };
+    let at = |k: u64| usize::try_from(points as u128 * u128::from(k) / u128::from(s.count)).unwrap_or(points);
+    at(s.index)..at(s.index + 1)
 }
 
 /// Execute `hedgesim explore`. Returns the line to print on success.
@@ -66,47 +103,83 @@ pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
             eprintln!("warning: {w}");
         }
     }
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&prepared.experiment.name));
+    let points = prepared.built.values.len();
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if let Some(s) = shard.filter(|s| s.count > points as u64) {
+        return Err(AppError::Invalid(format!(
+            "--shard {}/{}: the design has only {points} points; use at most {points} shards",
+            s.index, s.count
+        )));
+    }
+    let range = point_range(points, shard);
+    if args.threads == Some(0) {
+        return Err(AppError::Invalid("--threads 0: use at least 1".into()));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (threads, warning) = capped_threads(args.threads, range.len() as u64, "design points", cores);
+    if let Some(w) = warning {
+        eprintln!("{w}");
+    }
+    let out = args.out.clone().unwrap_or_else(|| default_out(&prepared.experiment.name, shard));
     check_out(&out, args.force, None)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| io_err("cannot create", parent, e))?;
     }
-    let threads = match args.threads {
-        Some(0) => return Err(AppError::Invalid("--threads 0: use at least 1".into())),
-        Some(t) => t.min(4 * std::thread::available_parallelism().map_or(1, |n| n.get())),
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let Claimed { claim, .. } = claim_out(&out)?;
-    // Under the lock: check again (nothing can change `out` meanwhile) and
-    // start from an empty working directory (explore does not resume).
-    let ready = check_out(&out, args.force, None)
-        .and_then(|()| claim.clear().map_err(|e| io_err("cannot empty", claim.dir(), e)));
-    if let Err(e) = ready {
+    let meta = explore_resume::checkpoint_meta(&prepared, shard);
+    let Claimed { claim, published } = claim_out(&out)?;
+    if args.resume && published {
         claim.release();
-        return Err(e);
+        return Ok(format!(
+            "the interrupted explore had already finished; its result is now in {}/ (nothing left to resume)",
+            out.display()
+        ));
     }
+    // Under the lock, after recovery: nothing can change `out` meanwhile.
+    let copies = [("experiment.toml", prepared.experiment_bytes.as_slice()), ("scenario.toml", &prepared.base_bytes)];
+    let ready = check_out(&out, args.force, None)
+        .and_then(|()| explore_resume::prepare_dir(&claim, args.resume, &meta, &copies, prepared.outcomes.len()));
+    let resumed = match ready {
+        Ok(r) => r,
+        Err(e) => {
+            claim.release();
+            return Err(e);
+        }
+    };
     let partial = claim.dir().to_path_buf();
+    let resumed_points = resumed.done;
     let started_at = utc_now_rfc3339();
     let start = Instant::now();
-    let done = simulate_all(&prepared, &partial, threads, args.quiet).and_then(|means| {
-        let wall = start.elapsed().as_secs_f64();
-        write_analysis(&prepared, &partial, &means, wall, threads, &started_at).map(|()| wall)
-    });
-    let wall = match done {
-        Ok(wall) => wall,
-        Err(e) => {
-            // Nothing partial is left behind: explore does not resume.
+    let means = match simulate(&prepared, range.clone(), &partial, threads, args.quiet, resumed) {
+        Ok(means) => means,
+        Err(Stop::Signal(e)) => return Err(e),
+        Err(Stop::Write(e)) => return Err(resume_hint(e, &partial)),
+        Err(Stop::Model(e)) => {
+            // Deterministic: a resume would fail the same way.
             let _ = claim.clear();
             claim.release();
             return Err(e);
         }
     };
+    let wall = start.elapsed().as_secs_f64();
+    let timing = Timing { threads, wall_time_s: wall, started_at };
+    let finished = match shard {
+        Some(s) => explore_merge::finish_shard(&prepared, &partial, s, range.clone(), &timing),
+        None => finish_result(&prepared, &partial, &means, &[partial.join(POINTS_PART)], &timing),
+    };
+    if let Err(e) = finished {
+        // The report's charts/ would stop --resume (it uses regular files only).
+        let _ = fs::remove_dir_all(partial.join("charts"));
+        return Err(resume_hint(e, &partial));
+    }
     claim.publish(&out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
-    let points = prepared.built.values.len();
+    let computed = range.len() - resumed_points;
     let partner_steps =
-        points as f64 * prepared.runs as f64 * prepared.base.steps() as f64 * prepared.base.partners.len() as f64;
+        computed as f64 * prepared.runs as f64 * prepared.base.steps() as f64 * prepared.base.partners.len() as f64;
+    let part = shard.map_or_else(String::new, |s| {
+        format!("shard {}/{} of {points} points, points {}..{}: ", s.index, s.count, range.start, range.end)
+    });
     Ok(format!(
-        "wrote {}/ ({points} points x {} runs in {wall:.2} s: {:.1} M partner-steps/s, {threads} threads)",
+        "wrote {}/ ({part}{computed} points x {} runs in {wall:.2} s: {:.1} M partner-steps/s, {threads} threads)",
         out.display(),
         prepared.runs,
         partner_steps / wall / 1e6
@@ -118,6 +191,20 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
     let path = &args.experiment;
     let experiment_bytes = fs::read(path)
         .map_err(|e| AppError::Invalid(format!("cannot read experiment file {}: {e}", path.display())))?;
+    prepare_bytes(path, experiment_bytes, None, args.runs, args.seed)
+}
+
+/// Check an experiment given as bytes (read from `path`) with its base
+/// scenario (the experiment's `scenario`, relative to `path`, unless
+/// `scenario` names the file), `runs` and `seed` overriding the
+/// experiment's; nothing is written.
+pub(super) fn prepare_bytes(
+    path: &Path,
+    experiment_bytes: Vec<u8>,
+    scenario: Option<&Path>,
+    runs: Option<u64>,
+    seed: Option<u64>,
+) -> Result<Prepared, AppError> {
     let source = String::from_utf8(experiment_bytes.clone())
         .map_err(|_| AppError::Invalid(format!("{}: not UTF-8 text; save the experiment as UTF-8", path.display())))?;
     let experiment = parse_experiment(path, &source).map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -125,7 +212,8 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
         let d = Diagnostic::new(span, key.to_string(), message).with_help(help.to_string());
         AppError::Invalid(ScenarioErrors::new(path, &source, vec![d]).to_string())
     };
-    let scenario_path = path.parent().unwrap_or(Path::new("")).join(&experiment.scenario.value);
+    let scenario_path = scenario
+        .map_or_else(|| path.parent().unwrap_or(Path::new("")).join(&experiment.scenario.value), Path::to_path_buf);
     let layers = Layers::load(&scenario_path, &[]).map_err(|e| {
         locate(
             experiment.scenario.span.clone(),
@@ -146,14 +234,14 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
         Some(text) if !layers.is_single_file() => text.into_bytes(),
         _ => fs::read(&scenario_path).map_err(|e| io_err("cannot read", &scenario_path, e))?,
     };
-    let runs = args.runs.or(experiment.runs).unwrap_or(base.runs);
+    let runs = runs.or(experiment.runs).unwrap_or(base.runs);
     if runs == 0 || runs > MAX_RUNS_PER_POINT {
         return Err(AppError::Invalid(format!(
             "{}: runs per point must be in [1, {MAX_RUNS_PER_POINT}], got {runs}",
             path.display()
         )));
     }
-    let seed = args.seed.or(experiment.seed).unwrap_or(base.seed);
+    let seed = seed.or(experiment.seed).unwrap_or(base.seed);
     base.seed = seed;
     base.runs = runs;
 
@@ -220,8 +308,8 @@ fn prepare(args: &ExploreArgs) -> Result<Prepared, AppError> {
         )));
     }
     Ok(Prepared {
-        experiment_path: path.clone(),
-        scenario_path,
+        experiment_file: path.display().to_string(),
+        scenario_file: scenario_path.display().to_string(),
         experiment,
         experiment_bytes,
         layers,
@@ -245,75 +333,152 @@ fn point_scenario(p: &Prepared, values: &[f64]) -> Result<Scenario, String> {
     Ok(s)
 }
 
-/// Simulate every point in windows, write `points.csv` in design order and
-/// return each point's outcome means (`means[outcome][point]`).
-fn simulate_all(p: &Prepared, partial: &Path, threads: usize, quiet: bool) -> Result<Vec<Vec<f64>>, AppError> {
+/// Simulate the points of `range` not yet done in windows, appending
+/// their `points.csv` rows to `points.part` and their outcome means to
+/// `means.bin` in design order, with a checkpoint at most every
+/// [`CHECKPOINT_EVERY`], on Ctrl-C or SIGTERM, and at the end. Returns
+/// each point's outcome means (`means[outcome][point - range.start]`).
+fn simulate(
+    p: &Prepared,
+    range: Range<usize>,
+    partial: &Path,
+    threads: usize,
+    quiet: bool,
+    resumed: Resumed,
+) -> Result<Vec<Vec<f64>>, Stop> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| AppError::Failed(format!("cannot start {threads} threads: {e}")))?;
-    let points = p.built.values.len();
-    let points_path = partial.join("points.csv");
-    let file = File::create(&points_path).map_err(|e| io_err("cannot create", &points_path, e))?;
-    let mut writer = BufWriter::new(file);
-    writer.write_all(POINTS_HEADER.as_bytes()).map_err(|e| io_err("cannot write", &points_path, e))?;
+        .map_err(|e| Stop::Write(AppError::Failed(format!("cannot start {threads} threads: {e}"))))?;
+    let cancel = super::signals::cancel_flag();
+    let (points_path, means_path) = (partial.join(POINTS_PART), partial.join(MEANS_BIN));
+    let mut points_len = resumed.points_len;
+    let mut rows = open_rows(&points_path, points_len).map_err(Stop::Write)?;
+    let mut means_file =
+        open_rows(&means_path, explore_resume::means_len(resumed.done, p.outcomes.len())).map_err(Stop::Write)?;
     let bar = progress_bar(
-        points as u64,
+        range.len() as u64,
         quiet,
         "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} points ({rate} points/s, ETA {eta})",
     );
-    let cancel = super::signals::cancel_flag();
-    let mut means = vec![Vec::with_capacity(points); p.outcomes.len()];
-    let mut first = 0;
-    while first < points {
-        if cancel.load(Ordering::SeqCst) {
-            bar.finish_and_clear();
-            let message = "interrupted: no result written (explore does not resume yet; rerun the command)".into();
-            return Err(if super::signals::terminated() {
-                AppError::Terminated(message)
-            } else {
-                AppError::Interrupted(message)
-            });
+    bar.set_position(resumed.done as u64);
+    let mut means = resumed.means;
+    let mut first = range.start + resumed.done;
+    let mut last_checkpoint = Instant::now();
+    loop {
+        let stop = cancel.load(Ordering::SeqCst);
+        if stop || first == range.end || last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            // The rows and means must be durable before the checkpoint that counts them.
+            rows.sync_all()
+                .and_then(|()| means_file.sync_all())
+                .and_then(|()| explore_resume::write_checkpoint(partial, first - range.start, points_len))
+                .map_err(|e| Stop::Write(io_err("cannot write a checkpoint into", partial, e)))?;
+            last_checkpoint = Instant::now();
         }
-        let end = (first + WINDOW_POINTS * threads).min(points);
-        let window: Vec<Result<Vec<OutcomeStats>, String>> = pool.install(|| {
-            (first..end)
-                .into_par_iter()
-                .map(|i| {
-                    let scenario = point_scenario(p, &p.built.values[i])?;
-                    let model = Model::new(&scenario);
-                    let values = simulate_point(&model, p.runs, &p.probes);
-                    let stats: Vec<OutcomeStats> = values
-                        .iter()
-                        .zip(&p.outcomes)
-                        .map(|(v, o)| summarize_values(v, matches!(o, Outcome::Posture { .. })))
-                        .collect();
-                    bar.inc(1);
-                    Ok(stats)
-                })
-                .collect()
-        });
+        if first == range.end {
+            break;
+        }
+        if stop {
+            bar.finish_and_clear();
+            let (how, error): (_, fn(String) -> AppError) = if super::signals::terminated() {
+                ("terminated (SIGTERM)", AppError::Terminated)
+            } else {
+                ("interrupted", AppError::Interrupted)
+            };
+            return Err(Stop::Signal(error(format!(
+                "{how}: no result written; {} finished design points are checkpointed in {}. \
+                 Rerun the same command with --resume to continue.",
+                first - range.start,
+                partial.display()
+            ))));
+        }
+        let end = (first + WINDOW_POINTS * threads).min(range.end);
+        let window = simulate_window(p, first..end, &pool, &bar);
         let mut text = String::new();
+        let mut bytes = Vec::new();
         for (offset, stats) in window.into_iter().enumerate() {
             let point = first + offset;
             let stats = stats.map_err(|e| {
-                AppError::Failed(format!("design point {point} gives an invalid scenario (a combination of parameter values the ends of the ranges did not reveal):\n{e}"))
+                Stop::Model(AppError::Failed(format!("design point {point} gives an invalid scenario (a combination of parameter values the ends of the ranges did not reveal):\n{e}")))
             })?;
             for (o, (outcome, s)) in p.outcomes.iter().zip(&stats).enumerate() {
                 points_row(&mut text, point, outcome, s);
                 if !s.mean.is_finite() {
-                    return Err(AppError::Failed(format!("design point {point}: outcome {outcome} is not finite")));
+                    return Err(Stop::Model(AppError::Failed(format!(
+                        "design point {point}: outcome {outcome} is not finite"
+                    ))));
                 }
                 means[o].push(s.mean);
+                bytes.extend_from_slice(&s.mean.to_le_bytes());
             }
         }
-        writer.write_all(text.as_bytes()).map_err(|e| io_err("cannot write", &points_path, e))?;
+        rows.write_all(text.as_bytes()).map_err(|e| Stop::Write(io_err("cannot write", &points_path, e)))?;
+        means_file.write_all(&bytes).map_err(|e| Stop::Write(io_err("cannot write", &means_path, e)))?;
+        points_len += text.len() as u64;
         first = end;
     }
     bar.finish_and_clear();
-    let file = writer.into_inner().map_err(|e| io_err("cannot write", &points_path, e.into_error()))?;
-    file.sync_all().map_err(|e| io_err("cannot write", &points_path, e))?;
     Ok(means)
+}
+
+/// Simulate the design points `window` in parallel: each point's outcome
+/// statistics, or why its scenario is invalid.
+fn simulate_window(
+    p: &Prepared,
+    window: Range<usize>,
+    pool: &rayon::ThreadPool,
+    bar: &indicatif::ProgressBar,
+) -> Vec<Result<Vec<OutcomeStats>, String>> {
+    pool.install(|| {
+        window
+            .into_par_iter()
+            .map(|i| {
+                let scenario = point_scenario(p, &p.built.values[i])?;
+                let model = Model::new(&scenario);
+                let values = simulate_point(&model, p.runs, &p.probes);
+                let stats: Vec<OutcomeStats> = values
+                    .iter()
+                    .zip(&p.outcomes)
+                    .map(|(v, o)| summarize_values(v, matches!(o, Outcome::Posture { .. })))
+                    .collect();
+                bar.inc(1);
+                Ok(stats)
+            })
+            .collect()
+    })
+}
+
+/// Write `points.csv` into `dir`: the header, then the rows of `parts` in
+/// order (streamed; written to a temporary file, synced and renamed).
+pub(super) fn assemble_points(dir: &Path, parts: &[PathBuf]) -> Result<(), AppError> {
+    let path = dir.join("points.csv");
+    let tmp = tmp_name(&path);
+    let written = create_new(&tmp).and_then(|mut file| {
+        file.write_all(POINTS_HEADER.as_bytes())?;
+        for part in parts {
+            std::io::copy(&mut open_nofollow(part, fs::OpenOptions::new().read(true))?, &mut file)?;
+        }
+        file.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)).and_then(|()| sync_parent(&path)) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_err("cannot write", &path, e));
+    }
+    Ok(())
+}
+
+/// Write a complete result into `partial`: `points.csv` from `parts`, the
+/// analysis of `means`, the copies of the inputs and, last, the manifest;
+/// the working files go.
+pub(super) fn finish_result(
+    p: &Prepared,
+    partial: &Path,
+    means: &[Vec<f64>],
+    parts: &[PathBuf],
+    timing: &Timing,
+) -> Result<(), AppError> {
+    assemble_points(partial, parts)?;
+    write_analysis(p, partial, means, timing)
 }
 
 /// Said of a parameter whose measure is exactly zero.
@@ -526,15 +691,9 @@ fn analyse(p: &Prepared, means: &[Vec<f64>]) -> Analysis {
     Analysis { csv, markdown: md, charted }
 }
 
-/// Analyse, and write every file but `points.csv` into `partial`.
-fn write_analysis(
-    p: &Prepared,
-    partial: &Path,
-    means: &[Vec<f64>],
-    wall: f64,
-    threads: usize,
-    started_at: &str,
-) -> Result<(), AppError> {
+/// Analyse, and write every file but `points.csv` into `partial`; the
+/// working files of the simulation go before `manifest.json`, written last.
+fn write_analysis(p: &Prepared, partial: &Path, means: &[Vec<f64>], timing: &Timing) -> Result<(), AppError> {
     let write = |name: &str, bytes: &[u8]| {
         write_file(&partial.join(name), bytes).map_err(|e| io_err("cannot write", &partial.join(name), e))
     };
@@ -551,10 +710,10 @@ fn write_analysis(
         "engine_version": env!("CARGO_PKG_VERSION"),
         "kind": "explore",
         "experiment": p.experiment.name,
-        "experiment_file": p.experiment_path.display().to_string(),
+        "experiment_file": p.experiment_file,
         "experiment_sha256": sha256_hex(&p.experiment_bytes),
         "scenario": p.base.name,
-        "scenario_file": p.scenario_path.display().to_string(),
+        "scenario_file": p.scenario_file,
         "scenario_sha256": sha256_hex(&p.base_bytes),
         "design": p.experiment.design.name(),
         "points": p.built.values.len(),
@@ -562,13 +721,12 @@ fn write_analysis(
         "seed": p.seed,
         "parameters": names,
         "outcomes": p.outcomes.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "threads": threads,
-        "wall_time_s": wall,
-        "started_at": started_at,
+        "threads": timing.threads,
+        "wall_time_s": timing.wall_time_s,
+        "started_at": timing.started_at,
         "resolved_scenario": crate::scenario::named::resolved_scenario(&p.base),
     });
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| AppError::Failed(e.to_string()))?;
-    write("manifest.json", &json)?;
     write("experiment.toml", &p.experiment_bytes)?;
     write("scenario.toml", &p.base_bytes)?;
     let mut report = format!(
@@ -587,7 +745,8 @@ fn write_analysis(
     }
     let _ = writeln!(report, "\n## Drivers of each outcome\n\n{}{discovery_md}", analysis.markdown);
     write("report.md", report.as_bytes())?;
-    Ok(())
+    explore_resume::remove_work_files(partial).map_err(|e| io_err("cannot clean up", partial, e))?;
+    write("manifest.json", &json)
 }
 
 /// PRIM on the discovery outcome, if the experiment asks: writes

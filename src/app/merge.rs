@@ -119,7 +119,7 @@ fn read_manifest(dir: &Path, d: &str) -> Result<Manifest, String> {
 }
 
 /// Check that `file` in a shard has the recorded size and SHA-256.
-fn check_file(dir: &Path, d: &str, file: &str, sha256: &str, bytes: u64, missing: &str) -> Result<(), String> {
+pub(super) fn check_file(dir: &Path, d: &str, file: &str, sha256: &str, bytes: u64, missing: &str) -> Result<(), String> {
     let path = dir.join(file);
     let size = fs::symlink_metadata(&path).map_err(|_| format!("{d}: {file} is missing; {missing}"))?;
     if !size.is_file() {
@@ -140,18 +140,24 @@ fn check_file(dir: &Path, d: &str, file: &str, sha256: &str, bytes: u64, missing
     Ok(())
 }
 
+/// Check that the input copy `file` in a shard has the SHA-256 its
+/// manifest records as `key`.
+pub(super) fn check_copy(dir: &Path, d: &str, file: &str, key: &str, sha256: &str) -> Result<(), String> {
+    let again = "run the shard again";
+    let (found, _) =
+        file_sha256(&dir.join(file)).map_err(|_| format!("{d}: {file} is missing or unreadable; {again}"))?;
+    if found != sha256 {
+        return Err(format!("{d}: {file} does not match the {key} of the shard's manifest (edited or replaced); {again}"));
+    }
+    Ok(())
+}
+
 fn read_shard(dir: &Path) -> Result<Shard, String> {
     let d = escape(&dir.display().to_string());
     let manifest = read_manifest(dir, &d)?;
     let files = manifest.shard_files.clone().ok_or_else(|| format!("{d}: no file hashes"))?;
     let again = "run the shard again";
-    let (scenario_sha, _) = file_sha256(&dir.join("scenario.toml"))
-        .map_err(|_| format!("{d}: scenario.toml is missing or unreadable; {again}"))?;
-    if scenario_sha != manifest.scenario_sha256 {
-        return Err(format!(
-            "{d}: scenario.toml does not match the scenario_sha256 of the shard's manifest (edited or replaced); {again}"
-        ));
-    }
+    check_copy(dir, &d, "scenario.toml", "scenario_sha256", &manifest.scenario_sha256)?;
     check_file(
         dir,
         &d,
@@ -194,18 +200,26 @@ fn check_shards(shards: &[Shard]) -> Vec<String> {
         differs("engine version", m.engine_version == first.engine_version && m.format_version == first.format_version);
         differs("chunk size", m.chunk_size == first.chunk_size);
     }
+    let indices: Vec<(u64, &Path)> =
+        shards.iter().filter_map(|s| s.manifest.shard.map(|i| (i.index, s.dir.as_path()))).collect();
+    problems.extend(coverage_problems(&indices, count));
+    problems
+}
+
+/// Every index 0..`count` must be among the shards' `(index, directory)`
+/// exactly once: a sentence per missing or repeated index.
+pub(super) fn coverage_problems(indices: &[(u64, &Path)], count: u64) -> Vec<String> {
+    let mut problems = Vec::new();
     let mut seen: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    for s in shards {
-        if let Some(info) = s.manifest.shard {
-            seen.entry(info.index).or_default().push(escape(&s.dir.display().to_string()));
-        }
+    for (index, dir) in indices {
+        seen.entry(*index).or_default().push(escape(&dir.display().to_string()));
     }
     let missing: Vec<u64> = (0..count).filter(|k| !seen.contains_key(k)).take(11).collect();
     for k in missing.iter().take(10) {
         problems.push(format!("shard {k}/{count} is missing"));
     }
     if missing.len() > 10 {
-        problems.push(format!("... and more: {} shard directories given for N = {count}", shards.len()));
+        problems.push(format!("... and more: {} shard directories given for N = {count}", indices.len()));
     }
     for (k, dirs) in seen.iter().filter(|(_, dirs)| dirs.len() > 1) {
         problems.push(format!("shard {k}/{count} is given {} times: {}", dirs.len(), dirs.join(", ")));
@@ -236,13 +250,30 @@ fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
         .collect()
 }
 
-fn invalid(problems: &[String]) -> AppError {
+pub(super) fn invalid(problems: &[String]) -> AppError {
     AppError::Invalid(format!("cannot merge; nothing written:\n  {}", problems.join("\n  ")))
 }
 
 /// Execute `hedgesim merge`.
 pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
     check_out(&args.out, args.force, None)?;
+    let explore: Vec<bool> = args.shards.iter().map(|d| super::explore_merge::is_explore_shard(d)).collect();
+    if explore.contains(&true) {
+        if explore.contains(&false) {
+            let problems: Vec<String> = args
+                .shards
+                .iter()
+                .zip(&explore)
+                .map(|(d, &e)| {
+                    let what = if e { "an explore shard" } else { "not an explore shard (a `run` shard or result)" };
+                    format!("{}: {what}", escape(&d.display().to_string()))
+                })
+                .chain(["shards of `hedgesim run` and of `hedgesim explore` cannot be mixed; merge the shards of one command".to_string()])
+                .collect();
+            return Err(invalid(&problems));
+        }
+        return super::explore_merge::merge(args);
+    }
     let mut shards = Vec::new();
     let mut problems = Vec::new();
     for dir in &args.shards {

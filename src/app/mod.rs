@@ -5,6 +5,8 @@
 pub mod bench;
 pub mod compare;
 pub mod explore;
+pub mod explore_merge;
+pub mod explore_resume;
 pub mod finish;
 pub mod merge;
 pub mod report;

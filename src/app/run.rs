@@ -70,17 +70,23 @@ pub fn parse_shard(text: &str) -> Result<ShardInfo, AppError> {
 /// most [`THREADS_PER_CORE`] per core. Returns the count and, when an
 /// explicit request was lowered, a warning saying why.
 pub fn effective_threads(requested: Option<usize>, chunks: u64, cores: usize) -> (usize, Option<String>) {
-    let by_chunks = usize::try_from(chunks).unwrap_or(usize::MAX).max(1);
+    capped_threads(requested, chunks, &format!("chunks of {CHUNK_SIZE} runs"), cores)
+}
+
+/// [`effective_threads`] for `units` units of parallel work, named
+/// `unit` in the warning (e.g. `design points`).
+pub fn capped_threads(requested: Option<usize>, units: u64, unit: &str, cores: usize) -> (usize, Option<String>) {
+    let by_units = usize::try_from(units).unwrap_or(usize::MAX).max(1);
     let by_cores = cores.max(1).saturating_mul(THREADS_PER_CORE);
     let Some(asked) = requested else {
-        return (cores.max(1).min(by_chunks), None);
+        return (cores.max(1).min(by_units), None);
     };
-    let cap = by_chunks.min(by_cores);
+    let cap = by_units.min(by_cores);
     if asked <= cap {
         return (asked, None);
     }
-    let why = if by_chunks <= by_cores {
-        format!("the batch has only {chunks} chunks of {CHUNK_SIZE} runs")
+    let why = if by_units <= by_cores {
+        format!("the batch has only {units} {unit}")
     } else {
         format!("{THREADS_PER_CORE} threads per core on {cores} cores")
     };
@@ -311,7 +317,7 @@ pub fn run(args: &RunArgs) -> Result<String, AppError> {
 }
 
 /// A write error during a run: add how to continue once it is fixed.
-fn resume_hint(e: AppError, partial: &Path) -> AppError {
+pub(super) fn resume_hint(e: AppError, partial: &Path) -> AppError {
     match e {
         AppError::Failed(m) => AppError::Failed(format!(
             "{m}\nThe finished runs are checkpointed in {}: free some space if the disk is full, then rerun the \
@@ -388,7 +394,9 @@ fn prepare_dir(
     Ok((None, 0))
 }
 
-fn open_rows(path: &Path, keep: u64) -> Result<File, AppError> {
+/// Open a working file for appending (never through a link), truncated
+/// to the `keep` bytes a checkpoint counts.
+pub(super) fn open_rows(path: &Path, keep: u64) -> Result<File, AppError> {
     let file = open_nofollow(path, OpenOptions::new().create(true).append(true))
         .map_err(|e| io_err("cannot open", path, e))?;
     file.set_len(keep).map_err(|e| io_err("cannot truncate", path, e))?;
@@ -396,29 +404,41 @@ fn open_rows(path: &Path, keep: u64) -> Result<File, AppError> {
 }
 
 /// Read a working file without following a link.
-fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(super) fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     open_nofollow(path, OpenOptions::new().read(true))?.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
-fn write_checkpoint(dir: &Path, state: &BatchState, rows_len: u64) -> std::io::Result<()> {
-    let mut bytes = rows_len.to_le_bytes().to_vec();
-    bytes.extend_from_slice(&state.encode());
-    let digest = Sha256::digest(&bytes);
-    bytes.extend_from_slice(&digest);
-    write_file(&dir.join("checkpoint.bin"), &bytes)
+/// `body` followed by its SHA-256, as a checkpoint file holds it.
+pub(super) fn seal(mut body: Vec<u8>) -> Vec<u8> {
+    let digest = Sha256::digest(&body);
+    body.extend_from_slice(&digest);
+    body
 }
 
-fn read_checkpoint(dir: &Path) -> Result<(BatchState, u64), String> {
-    let bytes = read_own(&dir.join("checkpoint.bin")).map_err(|e| e.to_string())?;
-    if bytes.len() < 40 {
+/// The body of a [`seal`]ed file of at least `min_body` bytes, if its
+/// checksum holds.
+pub(super) fn unseal(bytes: &[u8], min_body: usize) -> Result<&[u8], String> {
+    if bytes.len() < min_body + 32 {
         return Err("checkpoint too short".into());
     }
     let (body, digest) = bytes.split_at(bytes.len() - 32);
     if Sha256::digest(body).as_slice() != digest {
         return Err("checkpoint checksum mismatch".into());
     }
+    Ok(body)
+}
+
+fn write_checkpoint(dir: &Path, state: &BatchState, rows_len: u64) -> std::io::Result<()> {
+    let mut bytes = rows_len.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&state.encode());
+    write_file(&dir.join("checkpoint.bin"), &seal(bytes))
+}
+
+fn read_checkpoint(dir: &Path) -> Result<(BatchState, u64), String> {
+    let bytes = read_own(&dir.join("checkpoint.bin")).map_err(|e| e.to_string())?;
+    let body = unseal(&bytes, 8)?;
     let rows_len = u64::from_le_bytes(body[..8].try_into().map_err(|_| "checkpoint too short".to_string())?);
     let state = BatchState::decode(&body[8..]).map_err(|e| e.to_string())?;
     Ok((state, rows_len))
