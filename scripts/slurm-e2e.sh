@@ -6,7 +6,10 @@
 # scenario as SHARDS array tasks plus a dependent merge job with
 # scripts/slurm/submit.sh, waits for the merge, runs the same scenario on
 # this machine with plain `hedgesim run`, and checks with cmp that
-# summary.csv, outcomes.csv, runs.csv and survival.csv are byte-identical.
+# summary.csv, outcomes.csv, runs.csv and survival.csv are byte-identical;
+# then does the same with a small experiment (EXP_SHARDS shards of
+# `hedgesim explore --shard K/N`, merged, against `hedgesim explore`: every
+# file byte-identical, the manifest but for its timing fields).
 #
 # Needs root (the test cluster runs as SlurmUser=root) and Debian's slurm-wlm
 # and munge packages, which it installs with apt-get when missing. Safe to
@@ -22,6 +25,7 @@
 #   RUNS          --runs for the batch (default 2000; empty = scenario's own)
 #   SEED          --seed (default: the scenario's own)
 #   SHARDS        number of shards / array tasks (default 4)
+#   EXP_SHARDS    number of shards of the experiment (default 3)
 #   E2E_TIMEOUT   seconds to wait for the jobs (default 300)
 #   E2E_DIR       scratch directory (default ${TMPDIR:-/tmp}/hedgesim-slurm-e2e)
 #   E2E_KEEP=1    keep E2E_DIR (and its logs) after the run
@@ -36,6 +40,7 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 E2E_DIR=${E2E_DIR:-${TMPDIR:-/tmp}/hedgesim-slurm-e2e}
 SHARDS=${SHARDS:-4}
+EXP_SHARDS=${EXP_SHARDS:-3}
 RUNS=${RUNS-2000}
 SEED=${SEED:-}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
@@ -181,6 +186,7 @@ trap 'exit 143' TERM
 # ---------------------------------------------------------------------------
 # Arguments and sanity checks.
 [[ $SHARDS =~ ^[1-9][0-9]*$ ]] || fail "SHARDS='$SHARDS' is not a positive integer"
+[[ $EXP_SHARDS =~ ^[1-9][0-9]*$ ]] || fail "EXP_SHARDS='$EXP_SHARDS' is not a positive integer"
 [[ -z $RUNS || $RUNS =~ ^[0-9]+$ ]] || fail "RUNS='$RUNS' is not a non-negative integer"
 [[ $E2E_TIMEOUT =~ ^[0-9]+$ ]] || fail "E2E_TIMEOUT='$E2E_TIMEOUT' is not a number of seconds"
 [[ $E2E_DIR == /* && $E2E_DIR != / ]] || fail "E2E_DIR='$E2E_DIR' must be an absolute path other than /"
@@ -318,59 +324,78 @@ T_CLUSTER=$SECONDS
 log "cluster up: node $NODE ($node_hw) idle after $((T_CLUSTER - T0)) s"
 
 # ---------------------------------------------------------------------------
-# The sharded batch through the real submit script.
+# submit_and_wait INPUT N OUT SHARD_ROOT [submit.sh options...]: submit a
+# sharded batch through the real submit script, wait for its merge job, and
+# check that every array task completed with exit code 0.
+submit_and_wait() {
+    local input=$1 n=$2 out=$3 root=$4
+    shift 4
+    local submit_out info mstate reason tasks ok_tasks deadline next_report k
+    submit_out=$(FORCE=0 RESUME=auto THREADS='' OUT='' SHARD_ROOT='' LOG_DIR='' SCENARIO='' EXPERIMENT='' \
+        "$REPO_ROOT/scripts/slurm/submit.sh" "$input" "$n" \
+        --out "$out" --shard-root "$root" --log-dir "$WORK/logs" \
+        --hedgesim "$HEDGESIM" "$@" \
+        -- --cpus-per-task=1 --partition=e2e) ||
+        fail "submit.sh failed for $(basename "$input")"
+    echo "$submit_out"
+    ARRAY_JOB_ID=$(sed -n 's/^ARRAY_JOB_ID=//p' <<<"$submit_out")
+    MERGE_JOB_ID=$(sed -n 's/^MERGE_JOB_ID=//p' <<<"$submit_out")
+    [[ $ARRAY_JOB_ID =~ ^[0-9]+$ && $MERGE_JOB_ID =~ ^[0-9]+$ ]] ||
+        fail "could not read the job ids from submit.sh's output"
+
+    # Wait for the merge job to finish (it depends on every array task).
+    deadline=$((SECONDS + E2E_TIMEOUT))
+    next_report=$((SECONDS + 15))
+    while :; do
+        info=$(timeout 15 scontrol show job -o "$MERGE_JOB_ID" 2>/dev/null || true)
+        mstate=$(grep -o 'JobState=[A-Z_]*' <<<"$info" | head -n 1 | cut -d= -f2 || true)
+        case $mstate in
+        COMPLETED) break ;;
+        PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_HOLD | RESIZING | SUSPENDED | '') ;;
+        *)
+            reason=$(grep -o 'Reason=[^ ]*' <<<"$info" | head -n 1 || true)
+            fail "merge job $MERGE_JOB_ID ended $mstate ($reason; a shard failed if it was cancelled for DependencyNeverSatisfied)"
+            ;;
+        esac
+        if ((SECONDS >= deadline)); then
+            timeout 15 scancel "$ARRAY_JOB_ID" "$MERGE_JOB_ID" 2>/dev/null || true
+            fail "jobs not finished after ${E2E_TIMEOUT} s (merge job state: ${mstate:-unknown})"
+        fi
+        if ((SECONDS >= next_report)); then
+            log "waiting ($((SECONDS - T_CLUSTER)) s): $(timeout 15 squeue -h -o '%i:%T' 2>/dev/null | tr '\n' ' ')"
+            next_report=$((SECONDS + 15))
+        fi
+        sleep 1
+    done
+
+    # Every array task must have completed with exit code 0.
+    tasks=$(timeout 15 scontrol show job -o "$ARRAY_JOB_ID" 2>/dev/null || true)
+    ok_tasks=$(grep -c 'JobState=COMPLETED .*ExitCode=0:0' <<<"$tasks" || true)
+    ((ok_tasks == n)) || fail "$ok_tasks of $n array tasks completed with exit code 0"
+    for ((k = 0; k < n; k++)); do
+        [[ -d $root/shard-$k ]] || fail "shard directory $root/shard-$k is missing"
+    done
+}
+
+# show_first_difference LOCAL MERGED: the first differing line, side by side.
+show_first_difference() {
+    echo "== $1 differs from $2: $(cmp "$1" "$2" 2>&1 || true)"
+    awk 'NR == FNR { a[FNR] = $0; n = FNR; next }
+        { if (!(FNR in a) || a[FNR] != $0) { print "   line " FNR " local : " (FNR in a ? a[FNR] : "<end of file>");
+                                            print "   line " FNR " merged: " $0; found = 1; exit } }
+        END { if (!found && FNR < n) print "   merged ends at line " FNR ", local has " n " lines" }' "$1" "$2"
+}
+
+# ---------------------------------------------------------------------------
+# The sharded batch of a scenario.
 log "submitting $(basename "$SCENARIO") as $SHARDS shards${RUNS:+, --runs $RUNS}${SEED:+, --seed $SEED}"
-submit_out=$(FORCE=0 RESUME=auto THREADS='' OUT='' SHARD_ROOT='' LOG_DIR='' \
-    "$REPO_ROOT/scripts/slurm/submit.sh" "$SCENARIO" "$SHARDS" \
-    --out "$WORK/merged" --shard-root "$WORK/shards" --log-dir "$WORK/logs" \
-    --hedgesim "$HEDGESIM" ${RUNS:+--runs "$RUNS"} ${SEED:+--seed "$SEED"} \
-    -- --cpus-per-task=1 --partition=e2e) ||
-    fail "submit.sh failed"
-echo "$submit_out"
-ARRAY_JOB_ID=$(sed -n 's/^ARRAY_JOB_ID=//p' <<<"$submit_out")
-MERGE_JOB_ID=$(sed -n 's/^MERGE_JOB_ID=//p' <<<"$submit_out")
-[[ $ARRAY_JOB_ID =~ ^[0-9]+$ && $MERGE_JOB_ID =~ ^[0-9]+$ ]] ||
-    fail "could not read the job ids from submit.sh's output"
-
-# Wait for the merge job to finish (it depends on every array task).
-deadline=$((SECONDS + E2E_TIMEOUT))
-next_report=$((SECONDS + 15))
-while :; do
-    info=$(timeout 15 scontrol show job -o "$MERGE_JOB_ID" 2>/dev/null || true)
-    mstate=$(grep -o 'JobState=[A-Z_]*' <<<"$info" | head -n 1 | cut -d= -f2 || true)
-    case $mstate in
-    COMPLETED) break ;;
-    PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_HOLD | RESIZING | SUSPENDED | '') ;;
-    *)
-        reason=$(grep -o 'Reason=[^ ]*' <<<"$info" | head -n 1 || true)
-        fail "merge job $MERGE_JOB_ID ended $mstate ($reason; a shard failed if it was cancelled for DependencyNeverSatisfied)"
-        ;;
-    esac
-    if ((SECONDS >= deadline)); then
-        timeout 15 scancel "$ARRAY_JOB_ID" "$MERGE_JOB_ID" 2>/dev/null || true
-        fail "jobs not finished after ${E2E_TIMEOUT} s (merge job state: ${mstate:-unknown})"
-    fi
-    if ((SECONDS >= next_report)); then
-        log "waiting ($((SECONDS - T_CLUSTER)) s): $(timeout 15 squeue -h -o '%i:%T' 2>/dev/null | tr '\n' ' ')"
-        next_report=$((SECONDS + 15))
-    fi
-    sleep 1
-done
-T_JOBS=$SECONDS
-
-# Every array task must have completed with exit code 0.
-tasks=$(timeout 15 scontrol show job -o "$ARRAY_JOB_ID" 2>/dev/null || true)
-ok_tasks=$(grep -c 'JobState=COMPLETED .*ExitCode=0:0' <<<"$tasks" || true)
-((ok_tasks == SHARDS)) || fail "$ok_tasks of $SHARDS array tasks completed with exit code 0"
-for ((k = 0; k < SHARDS; k++)); do
-    [[ -d $WORK/shards/shard-$k ]] || fail "shard directory $WORK/shards/shard-$k is missing"
-done
+submit_and_wait "$SCENARIO" "$SHARDS" "$WORK/merged" "$WORK/shards" ${RUNS:+--runs "$RUNS"} ${SEED:+--seed "$SEED"}
 for f in summary.csv outcomes.csv runs.csv survival.csv manifest.json report.md; do
     [[ -f $WORK/merged/$f ]] || fail "merged result lacks $f"
 done
+T_JOBS=$SECONDS
 log "array job $ARRAY_JOB_ID ($SHARDS tasks) and merge job $MERGE_JOB_ID completed in $((T_JOBS - T_CLUSTER)) s"
 
-# ---------------------------------------------------------------------------
 # The same batch on one machine, and the byte comparison.
 log "single-machine run for comparison"
 "$HEDGESIM" run "$SCENARIO" --out "$WORK/local" --quiet \
@@ -381,17 +406,65 @@ differ=()
 for f in summary.csv outcomes.csv runs.csv survival.csv; do
     if ! cmp -s "$WORK/local/$f" "$WORK/merged/$f"; then
         differ+=("$f")
-        echo "== $f differs: $(cmp "$WORK/local/$f" "$WORK/merged/$f" 2>&1 || true)"
-        # The first differing line, side by side.
-        awk -v f="$f" 'NR == FNR { a[FNR] = $0; n = FNR; next }
-            { if (!(FNR in a) || a[FNR] != $0) { print "   line " FNR " local : " (FNR in a ? a[FNR] : "<end of file>");
-                                                print "   line " FNR " merged: " $0; found = 1; exit } }
-            END { if (!found && FNR < n) print "   merged ends at line " FNR ", local has " n " lines" }' \
-            "$WORK/local/$f" "$WORK/merged/$f"
+        show_first_difference "$WORK/local/$f" "$WORK/merged/$f"
     fi
 done
 ((${#differ[@]} == 0)) || fail "merged shards differ from the single-machine run in: ${differ[*]}"
+log "scenario: $SHARDS shards + merge == single-machine run ($(wc -l <"$WORK/local/runs.csv") lines in runs.csv)"
+
+# ---------------------------------------------------------------------------
+# The sharded explore of a small experiment (a file with an [experiment]
+# table: submit.sh runs `hedgesim explore --shard K/N`): every file of the
+# merged result must be byte-identical to a single-machine explore, but for
+# the manifest's timing fields.
+EXPERIMENT_FILE=$WORK/e2e-experiment.toml
+cat >"$EXPERIMENT_FILE" <<EXPERIMENT_TOML
+[experiment]
+name = "e2e-experiment"
+scenario = "$REPO_ROOT/scenarios/policy-levers.toml"
+design = "lhs"
+samples = 24
+runs = 5
+seed = 3
+outcomes = ["trade_share.RU@2030", "strategic_space@2040"]
+
+[[parameter]]
+path = "partner.RU.assertiveness"
+range = [0.5, 2.0]
+
+[[parameter]]
+path = "hedger.autonomy_weight"
+range = [0.1, 1.5]
+scale = "log"
+
+[discovery]
+outcome = "trade_share.RU@2030"
+condition = "< 0.17"
+EXPERIMENT_TOML
+log "submitting an experiment (24 points x 5 runs) as $EXP_SHARDS shards"
+submit_and_wait "$EXPERIMENT_FILE" "$EXP_SHARDS" "$WORK/explore-merged" "$WORK/explore-shards"
+T_EXP=$SECONDS
+log "single-machine explore for comparison"
+"$HEDGESIM" explore "$EXPERIMENT_FILE" --out "$WORK/explore-local" --quiet </dev/null ||
+    fail "single-machine 'hedgesim explore' failed"
+untimed() { grep -vE '^  "(threads|wall_time_s|started_at)":' "$1"; }
+exp_files=$(cd "$WORK/explore-local" && find . -type f | sort)
+[[ $exp_files == "$(cd "$WORK/explore-merged" && find . -type f | sort)" ]] ||
+    fail "the merged explore holds other files than the single-machine one"
+for f in design.csv points.csv sensitivity.csv discovery.csv report.md report.html manifest.json; do
+    grep -qxF "./$f" <<<"$exp_files" || fail "the explore result lacks $f"
+done
+differ=()
+while IFS= read -r f; do
+    if [[ $f == ./manifest.json ]]; then
+        cmp -s <(untimed "$WORK/explore-local/$f") <(untimed "$WORK/explore-merged/$f") || differ+=("$f (beyond timing)")
+    elif ! cmp -s "$WORK/explore-local/$f" "$WORK/explore-merged/$f"; then
+        differ+=("$f")
+        show_first_difference "$WORK/explore-local/$f" "$WORK/explore-merged/$f"
+    fi
+done <<<"$exp_files"
+((${#differ[@]} == 0)) || fail "merged explore shards differ from the single-machine explore in: ${differ[*]}"
 
 finished=1
-log "PASS: $SHARDS Slurm array shards + merge == single-machine run (summary.csv, outcomes.csv, runs.csv, survival.csv byte-identical; $(wc -l <"$WORK/local/runs.csv") lines in runs.csv); cluster $((T_CLUSTER - T0)) s, jobs $((T_JOBS - T_CLUSTER)) s, total $((SECONDS - T0)) s"
+log "PASS: $SHARDS Slurm array shards + merge == single-machine run (summary.csv, outcomes.csv, runs.csv, survival.csv byte-identical; $(wc -l <"$WORK/local/runs.csv") lines in runs.csv); $EXP_SHARDS explore shards + merge == single-machine explore ($(wc -l <<<"$exp_files") files byte-identical, the manifest but for its timing fields); cluster $((T_CLUSTER - T0)) s, jobs $((T_JOBS - T_CLUSTER)) s + $((T_EXP - T_JOBS)) s, total $((SECONDS - T0)) s"
 echo "slurm-e2e: 1 passed, 0 failed"

@@ -12,12 +12,18 @@ PROG=${0##*/}
 
 usage() {
     cat <<EOF
-Usage: $PROG SCENARIO.toml N --out DIR [options] [-- SBATCH_OPTION...]
+Usage: $PROG SCENARIO.toml|EXPERIMENT.toml N --out DIR [options] [-- SBATCH_OPTION...]
 
 Runs SCENARIO.toml as N shards (a Slurm job array 0..N-1, one
 'hedgesim run --shard K/N' per task) and merges them into DIR with a
 dependent job ('hedgesim merge'). DIR then holds the same summary.csv,
 outcomes.csv and runs.csv as 'hedgesim run SCENARIO.toml --out DIR'.
+
+A file with an [experiment] table is an experiment: each task runs
+'hedgesim explore EXPERIMENT.toml --shard K/N' (a contiguous range of the
+design points) and DIR holds the same design.csv, points.csv,
+sensitivity.csv, discovery.csv and reports as
+'hedgesim explore EXPERIMENT.toml --out DIR'.
 
 Paths must be visible from every compute node (shared file system).
 
@@ -25,7 +31,8 @@ Options (each also settable by the environment variable in brackets):
   -o, --out DIR         merged result directory, required            [OUT]
   --shard-root DIR      where shard-0..shard-(N-1) go (default: DIR.shards)
                                                                      [SHARD_ROOT]
-  --runs R              number of runs (default: the scenario's)     [RUNS]
+  --runs R              number of runs (default: the scenario's; for
+                        an experiment, runs per design point)        [RUNS]
   --seed S              master seed (default: the scenario's)        [SEED]
   --threads T           threads per shard (default: the job's
                         --cpus-per-task, 4 unless overridden)        [THREADS]
@@ -38,7 +45,7 @@ Options (each also settable by the environment variable in brackets):
                         (without it, complete shard-K directories are
                         kept, so resubmitting redoes only missing shards)
   --resume              require every shard to resume from a checkpoint
-                        (hedgesim run --resume)                      [RESUME=1]
+                        (hedgesim run/explore --resume)              [RESUME=1]
   --no-resume           discard checkpoints of interrupted shards    [RESUME=0]
                         (default RESUME=auto: a shard resumes when an
                         interrupted earlier attempt left a checkpoint)
@@ -116,12 +123,18 @@ while (($# > 0)); do
     esac
 done
 
-((${#positional[@]} == 2)) || bad_usage "expected SCENARIO.toml and N, got ${#positional[@]} argument(s)"
+((${#positional[@]} == 2)) || bad_usage "expected SCENARIO.toml (or EXPERIMENT.toml) and N, got ${#positional[@]} argument(s)"
 SCENARIO=${positional[0]}
 N=${positional[1]}
 
 [[ $N =~ ^[1-9][0-9]*$ ]] || bad_usage "N='$N' is not a positive integer"
-[[ -f $SCENARIO && -r $SCENARIO ]] || bad_usage "scenario file '$SCENARIO' not found or not readable"
+[[ -f $SCENARIO && -r $SCENARIO ]] || bad_usage "scenario or experiment file '$SCENARIO' not found or not readable"
+# An experiment (an [experiment] table) goes to the array as EXPERIMENT.
+EXPERIMENT=
+KIND=scenario
+if grep -Eq '^[[:space:]]*\[experiment\][[:space:]]*(#.*)?$' "$SCENARIO"; then
+    KIND=experiment
+fi
 [[ -n $OUT ]] || bad_usage "--out DIR is required"
 [[ -z $RUNS || $RUNS =~ ^[0-9]+$ ]] || bad_usage "--runs '$RUNS' is not a non-negative integer"
 [[ -z $SEED || $SEED =~ ^[0-9]+$ ]] || bad_usage "--seed '$SEED' is not a non-negative integer"
@@ -156,13 +169,17 @@ fi
 abspath() { realpath -m -- "$1"; }
 HEDGESIM=$(abspath "$HEDGESIM")
 SCENARIO=$(abspath "$SCENARIO")
+if [[ $KIND == experiment ]]; then
+    EXPERIMENT=$SCENARIO
+    SCENARIO=
+fi
 OUT=$(abspath "$OUT")
 SHARD_ROOT=$(abspath "${SHARD_ROOT:-$OUT.shards}")
 LOG_DIR=$(abspath "${LOG_DIR:-$SHARD_ROOT/logs}")
 mkdir -p "$SHARD_ROOT" "$LOG_DIR"
 
 SHARD_COUNT=$N
-export HEDGESIM SCENARIO SHARD_ROOT OUT SHARD_COUNT RUNS SEED THREADS FORCE RESUME
+export HEDGESIM SCENARIO EXPERIMENT SHARD_ROOT OUT SHARD_COUNT RUNS SEED THREADS FORCE RESUME
 
 array_spec="0-$((N - 1))${MAX_PARALLEL:+%$MAX_PARALLEL}"
 
@@ -192,4 +209,4 @@ MERGE_JOB_ID=${merge_job%%;*}
 
 echo "ARRAY_JOB_ID=$ARRAY_JOB_ID"
 echo "MERGE_JOB_ID=$MERGE_JOB_ID"
-echo "$PROG: $N shards of $SCENARIO -> $SHARD_ROOT/shard-K; merge -> $OUT; job output in $LOG_DIR" >&2
+echo "$PROG: $N shards of the $KIND ${EXPERIMENT:-$SCENARIO} -> $SHARD_ROOT/shard-K; merge -> $OUT; job output in $LOG_DIR" >&2
