@@ -95,7 +95,8 @@ pub enum Command {
     ///
     /// Writes design.csv, points.csv, sensitivity.csv, discovery.csv,
     /// manifest.json and report.md into results/<experiment name>/ (or
-    /// --out); see docs/explore.md.
+    /// --out); with --shard K/N, a shard of the design points for `hedgesim
+    /// merge`; see docs/explore.md.
     Explore(ExploreArgs),
     /// Score a result against observations (tidy CSV: year,metric,subject,value).
     ///

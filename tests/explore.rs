@@ -2,50 +2,16 @@
 //! outputs, determinism across thread counts, common random numbers, and
 //! invalid experiments rejected before any work.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
+
+mod common;
+use common::{LHS, experiment};
 
 fn hedgesim() -> Command {
     Command::cargo_bin("hedgesim").expect("binary built")
 }
-
-fn scenarios() -> PathBuf {
-    std::fs::canonicalize("scenarios").expect("scenarios/")
-}
-
-/// An experiment file in `dir` whose base scenario is a shipped one.
-fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let text =
-        format!("[experiment]\nname = \"{name}\"\nscenario = \"{}/policy-levers.toml\"\n{body}", scenarios().display());
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).expect("write experiment");
-    path
-}
-
-const LHS: &str = r#"design = "lhs"
-samples = 12
-runs = 6
-seed = 3
-outcomes = ["trade_share.RU@2030", "strategic_space@2040", "posture.hedging@2040"]
-
-[[parameter]]
-path = "partner.RU.assertiveness"
-range = [0.5, 2.0]
-
-[[parameter]]
-path = 'event."sanctions risk on Russia-linked trade".add.sanctions_risk'
-range = [0.0, 0.6]
-
-[[parameter]]
-path = "hedger.autonomy_weight"
-range = [0.1, 1.5]
-scale = "log"
-
-[discovery]
-outcome = "trade_share.RU@2030"
-condition = "< 0.17"
-"#;
 
 fn run(exp: &Path, out: &Path, threads: &str) -> std::process::Output {
     hedgesim()

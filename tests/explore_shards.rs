@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::{cargo_bin, cargo_bin_cmd};
 
+mod common;
+use common::{LHS, experiment};
+
 /// Run hedgesim; exit code and standard error.
 fn hedgesim(args: &[&str]) -> (Option<i32>, String) {
     let o = cargo_bin_cmd!("hedgesim").args(args).output().expect("hedgesim runs");
@@ -20,39 +23,6 @@ fn hedgesim(args: &[&str]) -> (Option<i32>, String) {
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
-
-/// An experiment file in `dir` whose base scenario is a shipped one.
-fn experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let scenarios = fs::canonicalize("scenarios").expect("scenarios/");
-    let text = format!("[experiment]\nname = \"{name}\"\nscenario = \"{}/policy-levers.toml\"\n{body}", scenarios.display());
-    let file = dir.join(format!("{name}.toml"));
-    fs::write(&file, text).expect("write experiment");
-    file
-}
-
-const LHS: &str = r#"design = "lhs"
-samples = 14
-runs = 5
-seed = 3
-outcomes = ["trade_share.RU@2030", "strategic_space@2040", "posture.hedging@2040"]
-
-[[parameter]]
-path = "partner.RU.assertiveness"
-range = [0.5, 2.0]
-
-[[parameter]]
-path = 'event."sanctions risk on Russia-linked trade".add.sanctions_risk'
-range = [0.0, 0.6]
-
-[[parameter]]
-path = "hedger.autonomy_weight"
-range = [0.1, 1.5]
-scale = "log"
-
-[discovery]
-outcome = "trade_share.RU@2030"
-condition = "< 0.17"
-"#;
 
 const SOBOL: &str = r#"design = "sobol"
 samples = 8
@@ -167,9 +137,9 @@ fn more_shards_than_points_and_bad_shard_specs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let exp = experiment(dir.path(), "lhs", LHS);
     let out = dir.path().join("out");
-    let (code, err) = hedgesim(&["explore", path(&exp), "--shard", "3/15", "--out", path(&out)]);
+    let (code, err) = hedgesim(&["explore", path(&exp), "--shard", "3/13", "--out", path(&out)]);
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("the design has only 14 points; use at most 14 shards"), "{err}");
+    assert!(err.contains("the design has only 12 points; use at most 12 shards"), "{err}");
     let (code, err) = hedgesim(&["explore", path(&exp), "--shard", "2/2", "--out", path(&out)]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("0 <= K < N"), "{err}");
@@ -225,7 +195,8 @@ fn merge_refuses_missing_repeated_tampered_and_mixed_shards() {
     merge_refused(d, &[&s[0], &truncated, &s[2]], &["truncated: points.part has", "truncated or replaced"]);
     let edited = d.join("edited");
     copy_dir(&s[1], &edited);
-    fs::write(edited.join("experiment.toml"), fs::read_to_string(&exp).unwrap().replace("runs = 5", "runs = 6")).unwrap();
+    fs::write(edited.join("experiment.toml"), fs::read_to_string(&exp).unwrap().replace("runs = 6", "runs = 7"))
+        .unwrap();
     merge_refused(d, &[&s[0], &edited, &s[2]], &["edited: experiment.toml does not match the experiment_sha256"]);
 
     // Another seed's shard does not belong.
@@ -330,7 +301,18 @@ fn an_interrupted_explore_resumes_to_the_bytes_of_an_uninterrupted_one() {
         hedgesim(&["explore", path(&exp), "--runs", "7", "--seed", "12", "--resume", "-q", "--out", path(&out)]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(&format!("--runs {} -> 7", slow_runs())) && err.contains("--seed 11 -> 12"), "{err}");
-    let (code, err) = hedgesim(&["explore", path(&exp), "--shard", "0/2", "--runs", slow_runs(), "--resume", "-q", "--out", path(&out)]);
+    let (code, err) = hedgesim(&[
+        "explore",
+        path(&exp),
+        "--shard",
+        "0/2",
+        "--runs",
+        slow_runs(),
+        "--resume",
+        "-q",
+        "--out",
+        path(&out),
+    ]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--shard none -> 0/2"), "{err}");
     assert!(partial.join("checkpoint.bin").is_file(), "a refused resume keeps the checkpoint");
@@ -376,6 +358,11 @@ fn resume_uses_only_its_own_regular_files() {
     let partial = d.join(".out.partial");
     let (code, err) = interrupt(&exp, &out, &[], "TERM");
     assert_eq!(code, Some(143), "{err}");
+    // `run --resume` does not take an explore's working directory.
+    let (code, err) = hedgesim(&["run", "tests/fixtures/tiny.toml", "--resume", "-q", "--out", path(&out)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("holds an interrupted `hedgesim explore`, not a run"), "{err}");
+    assert!(partial.join("checkpoint.bin").is_file());
     let victim = d.join("victim.bin");
     fs::write(&victim, "precious").unwrap();
     fs::remove_file(partial.join("means.bin")).unwrap();

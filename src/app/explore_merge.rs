@@ -28,8 +28,10 @@ use serde::{Deserialize, Serialize};
 
 use super::explore::{MAX_POINTS, MAX_RUNS_PER_POINT, Prepared, Timing, finish_result, point_range, prepare_bytes};
 use super::explore_resume::{self, MEANS_BIN, POINTS_PART, decode_means, means_len};
-use super::merge::{MAX_MANIFEST_BYTES, check_copy, check_file, coverage_problems, file_sha256, invalid};
-use super::{AppError, Claimed, check_out, claim_out, io_err, sha256_hex};
+use super::merge::{
+    MAX_MANIFEST_BYTES, check_copy, check_file, claim_empty, coverage_problems, file_sha256, invalid, read_all,
+};
+use super::{AppError, io_err, sha256_hex};
 use crate::cli::MergeArgs;
 use crate::output::atomic::{open_nofollow, write_file};
 use crate::output::manifest::{FORMAT_VERSION, ShardInfo};
@@ -264,8 +266,9 @@ fn rebuild(first: &Shard) -> Result<Prepared, AppError> {
     let path = first.dir.join("experiment.toml");
     let bytes = fs::read(&path).map_err(|e| io_err("cannot read", &path, e))?;
     let scenario = first.dir.join("scenario.toml");
-    let mut p = prepare_bytes(&path, bytes, Some(&scenario), Some(m.runs_per_point), Some(m.seed))
-        .map_err(|e| AppError::Invalid(format!("cannot merge; nothing written:\n  {d}: the experiment does not load: {e}")))?;
+    let mut p = prepare_bytes(&path, bytes, Some(&scenario), Some(m.runs_per_point), Some(m.seed)).map_err(|e| {
+        AppError::Invalid(format!("cannot merge; nothing written:\n  {d}: the experiment does not load: {e}"))
+    })?;
     let outcomes: Vec<String> = p.outcomes.iter().map(ToString::to_string).collect();
     if p.built.values.len() as u64 != m.points || outcomes != m.outcomes {
         return Err(invalid(&[format!(
@@ -283,20 +286,7 @@ fn rebuild(first: &Shard) -> Result<Prepared, AppError> {
 
 /// Merge explore shards (every one of `args.shards` is one).
 pub(super) fn merge(args: &MergeArgs) -> Result<String, AppError> {
-    let mut shards = Vec::new();
-    let mut problems = Vec::new();
-    for dir in &args.shards {
-        match read_shard(dir) {
-            Ok(s) => shards.push(s),
-            Err(e) => problems.push(e),
-        }
-    }
-    if problems.is_empty() {
-        problems = check_shards(&shards);
-    }
-    if !problems.is_empty() {
-        return Err(invalid(&problems));
-    }
+    let mut shards = read_all(&args.shards, read_shard, check_shards)?;
     shards.sort_by_key(|s| s.manifest.shard.index);
     let prepared = rebuild(&shards[0])?;
     let outcomes = prepared.outcomes.len();
@@ -315,13 +305,7 @@ pub(super) fn merge(args: &MergeArgs) -> Result<String, AppError> {
     };
     let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join(POINTS_PART)).collect();
 
-    let Claimed { claim, .. } = claim_out(&args.out)?;
-    if let Err(e) = check_out(&args.out, args.force, None) {
-        claim.release();
-        return Err(e);
-    }
-    let partial = claim.dir().to_path_buf();
-    claim.clear().map_err(|e| io_err("cannot empty", &partial, e))?;
+    let (claim, partial) = claim_empty(&args.out, args.force)?;
     finish_result(&prepared, &partial, &means, &parts, &timing)?;
     claim.publish(&args.out, args.force).map_err(|e| io_err("cannot move the result into", &args.out, e))?;
     Ok(format!(

@@ -9,6 +9,9 @@
 //! scenario, seed, runs, shard count, runs-table setting and engine
 //! version, every index 0..N must be present exactly once, and every
 //! decoded state must have the shape the scenario implies.
+//!
+//! Shards of `hedgesim explore` are recognised by their manifest and merged
+//! by [`super::explore_merge`]; run and explore shards are never mixed.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -22,6 +25,7 @@ use super::{AppError, Claimed, check_out, claim_out, io_err};
 use crate::cli::MergeArgs;
 use crate::engine::{BatchState, CHUNK_SIZE, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
+use crate::output::atomic::Claim;
 use crate::output::manifest::{FORMAT_VERSION, Manifest, SHARD_FILES_VERSION, ShardFiles};
 use crate::scenario::diagnostics::escape;
 use crate::scenario::parse_scenario;
@@ -119,7 +123,14 @@ fn read_manifest(dir: &Path, d: &str) -> Result<Manifest, String> {
 }
 
 /// Check that `file` in a shard has the recorded size and SHA-256.
-pub(super) fn check_file(dir: &Path, d: &str, file: &str, sha256: &str, bytes: u64, missing: &str) -> Result<(), String> {
+pub(super) fn check_file(
+    dir: &Path,
+    d: &str,
+    file: &str,
+    sha256: &str,
+    bytes: u64,
+    missing: &str,
+) -> Result<(), String> {
     let path = dir.join(file);
     let size = fs::symlink_metadata(&path).map_err(|_| format!("{d}: {file} is missing; {missing}"))?;
     if !size.is_file() {
@@ -147,7 +158,9 @@ pub(super) fn check_copy(dir: &Path, d: &str, file: &str, key: &str, sha256: &st
     let (found, _) =
         file_sha256(&dir.join(file)).map_err(|_| format!("{d}: {file} is missing or unreadable; {again}"))?;
     if found != sha256 {
-        return Err(format!("{d}: {file} does not match the {key} of the shard's manifest (edited or replaced); {again}"));
+        return Err(format!(
+            "{d}: {file} does not match the {key} of the shard's manifest (edited or replaced); {again}"
+        ));
     }
     Ok(())
 }
@@ -250,6 +263,40 @@ fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
         .collect()
 }
 
+/// Read every shard directory with `read`, then check them together with
+/// `check`; every problem found, or the shards.
+pub(super) fn read_all<S>(
+    dirs: &[PathBuf],
+    read: impl Fn(&Path) -> Result<S, String>,
+    check: impl Fn(&[S]) -> Vec<String>,
+) -> Result<Vec<S>, AppError> {
+    let mut shards = Vec::new();
+    let mut problems = Vec::new();
+    for dir in dirs {
+        match read(dir) {
+            Ok(s) => shards.push(s),
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.is_empty() {
+        problems = check(&shards);
+    }
+    if problems.is_empty() { Ok(shards) } else { Err(invalid(&problems)) }
+}
+
+/// Take the working directory of the merged result `out` and empty it
+/// (after checking `out` again under the lock).
+pub(super) fn claim_empty(out: &Path, force: bool) -> Result<(Claim, PathBuf), AppError> {
+    let Claimed { claim, .. } = claim_out(out)?;
+    if let Err(e) = check_out(out, force, None) {
+        claim.release();
+        return Err(e);
+    }
+    let partial = claim.dir().to_path_buf();
+    claim.clear().map_err(|e| io_err("cannot empty", &partial, e))?;
+    Ok((claim, partial))
+}
+
 pub(super) fn invalid(problems: &[String]) -> AppError {
     AppError::Invalid(format!("cannot merge; nothing written:\n  {}", problems.join("\n  ")))
 }
@@ -274,20 +321,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         }
         return super::explore_merge::merge(args);
     }
-    let mut shards = Vec::new();
-    let mut problems = Vec::new();
-    for dir in &args.shards {
-        match read_shard(dir) {
-            Ok(s) => shards.push(s),
-            Err(e) => problems.push(e),
-        }
-    }
-    if problems.is_empty() {
-        problems = check_shards(&shards);
-    }
-    if !problems.is_empty() {
-        return Err(invalid(&problems));
-    }
+    let mut shards = read_all(&args.shards, read_shard, check_shards)?;
     shards.sort_by_key(|s| s.manifest.shard.map_or(0, |i| i.index));
     let first = &shards[0];
     let scenario_path = first.dir.join("scenario.toml");
@@ -306,13 +340,7 @@ pub fn merge(args: &MergeArgs) -> Result<String, AppError> {
         return Err(invalid(&problems));
     }
 
-    let Claimed { claim, .. } = claim_out(&args.out)?;
-    if let Err(e) = check_out(&args.out, args.force, None) {
-        claim.release();
-        return Err(e);
-    }
-    let partial = claim.dir().to_path_buf();
-    claim.clear().map_err(|e| io_err("cannot empty", &partial, e))?;
+    let (claim, partial) = claim_empty(&args.out, args.force)?;
     fs::copy(&scenario_path, partial.join("scenario.toml")).map_err(|e| io_err("cannot copy", &scenario_path, e))?;
     if scenario.outputs.runs_table {
         let parts: Vec<PathBuf> = shards.iter().map(|s| s.dir.join("runs.part")).collect();

@@ -454,6 +454,13 @@ fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchSt
             meta_path.display()
         ))
     })?;
+    if super::explore_resume::is_explore_work(partial) {
+        return Err(AppError::Invalid(format!(
+            "--resume: {} holds an interrupted `hedgesim explore`, not a run; resume it with `hedgesim explore \
+             --resume`, or run without --resume to start over (its checkpoint is discarded)",
+            partial.display()
+        )));
+    }
     let saved: CheckpointMeta = serde_json::from_slice(&text).map_err(|e| {
         AppError::Invalid(format!(
             "--resume: {} is unreadable ({e}); run without --resume to start over",
