@@ -232,7 +232,7 @@ fn merge_refuses_missing_repeated_tampered_and_mixed_shards() {
 /// Runs per point that keep a 256-point explore busy for about a second
 /// at one thread in this build profile.
 fn slow_runs() -> &'static str {
-    if cfg!(debug_assertions) { "6" } else { "60" }
+    if cfg!(debug_assertions) { "6" } else { "30" }
 }
 
 const SLOW: &str = r#"design = "lhs"

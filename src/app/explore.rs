@@ -160,8 +160,7 @@ pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
             return Err(e);
         }
     };
-    let wall = start.elapsed().as_secs_f64();
-    let timing = Timing { threads, wall_time_s: wall, started_at };
+    let timing = Timing { threads, wall_time_s: start.elapsed().as_secs_f64(), started_at };
     let finished = match shard {
         Some(s) => explore_merge::finish_shard(&prepared, &partial, s, range.clone(), &timing),
         None => finish_result(&prepared, &partial, &means, &[partial.join(POINTS_PART)], &timing),
@@ -172,18 +171,32 @@ pub fn explore(args: &ExploreArgs) -> Result<String, AppError> {
         return Err(resume_hint(e, &partial));
     }
     claim.publish(&out, args.force).map_err(|e| io_err("cannot move the result into", &out, e))?;
-    let computed = range.len() - resumed_points;
-    let partner_steps =
-        computed as f64 * prepared.runs as f64 * prepared.base.steps() as f64 * prepared.base.partners.len() as f64;
+    Ok(summary_line(&prepared, &out, shard, range.clone(), range.len() - resumed_points, &timing))
+}
+
+/// What `explore` says on success: where, how much this invocation
+/// computed (a resumed explore counts only its part), how fast.
+fn summary_line(
+    p: &Prepared,
+    out: &Path,
+    shard: Option<ShardInfo>,
+    range: Range<usize>,
+    computed: usize,
+    timing: &Timing,
+) -> String {
+    let wall = timing.wall_time_s;
+    let partner_steps = computed as f64 * p.runs as f64 * p.base.steps() as f64 * p.base.partners.len() as f64;
     let part = shard.map_or_else(String::new, |s| {
+        let points = p.built.values.len();
         format!("shard {}/{} of {points} points, points {}..{}: ", s.index, s.count, range.start, range.end)
     });
-    Ok(format!(
-        "wrote {}/ ({part}{computed} points x {} runs in {wall:.2} s: {:.1} M partner-steps/s, {threads} threads)",
+    format!(
+        "wrote {}/ ({part}{computed} points x {} runs in {wall:.2} s: {:.1} M partner-steps/s, {} threads)",
         out.display(),
-        prepared.runs,
-        partner_steps / wall / 1e6
-    ))
+        p.runs,
+        partner_steps / wall / 1e6,
+        timing.threads
+    )
 }
 
 /// Read and check everything; nothing is written.

@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use super::explore::{MAX_POINTS, MAX_RUNS_PER_POINT, Prepared, Timing, finish_result, point_range, prepare_bytes};
 use super::explore_resume::{self, MEANS_BIN, POINTS_PART, decode_means, means_len};
 use super::merge::{
-    MAX_MANIFEST_BYTES, check_copy, check_file, claim_empty, coverage_problems, file_sha256, invalid, read_all,
+    MAX_MANIFEST_BYTES, check_copy, check_file, claim_empty, coverage_problems, differences, file_sha256, invalid,
+    read_all,
 };
 use super::{AppError, io_err, sha256_hex};
 use crate::cli::MergeArgs;
@@ -236,23 +237,22 @@ fn read_shard(dir: &Path) -> Result<Shard, String> {
 fn check_shards(shards: &[Shard]) -> Vec<String> {
     let mut problems = Vec::new();
     let first = &shards[0].manifest;
-    let first_dir = escape(&shards[0].dir.display().to_string());
     for s in shards {
         let m = &s.manifest;
-        let d = escape(&s.dir.display().to_string());
-        let mut differs = |what: &str, same: bool| {
-            if !same {
-                problems.push(format!("{d}: {what} differs from {first_dir}"));
-            }
-        };
-        differs("experiment file (sha256)", m.experiment_sha256 == first.experiment_sha256);
-        differs("base scenario file (sha256)", m.scenario_sha256 == first.scenario_sha256);
-        differs("seed", m.seed == first.seed);
-        differs("runs per point", m.runs_per_point == first.runs_per_point);
-        differs("number of design points", m.points == first.points);
-        differs("outcomes", m.outcomes == first.outcomes);
-        differs("shard count N", m.shard.count == first.shard.count);
-        differs("engine version", m.engine_version == first.engine_version);
+        problems.extend(differences(
+            &s.dir,
+            &shards[0].dir,
+            &[
+                ("experiment file (sha256)", m.experiment_sha256 == first.experiment_sha256),
+                ("base scenario file (sha256)", m.scenario_sha256 == first.scenario_sha256),
+                ("seed", m.seed == first.seed),
+                ("runs per point", m.runs_per_point == first.runs_per_point),
+                ("number of design points", m.points == first.points),
+                ("outcomes", m.outcomes == first.outcomes),
+                ("shard count N", m.shard.count == first.shard.count),
+                ("engine version", m.engine_version == first.engine_version),
+            ],
+        ));
     }
     let indices: Vec<(u64, &Path)> = shards.iter().map(|s| (s.manifest.shard.index, s.dir.as_path())).collect();
     problems.extend(coverage_problems(&indices, first.shard.count));

@@ -196,27 +196,36 @@ fn check_shards(shards: &[Shard]) -> Vec<String> {
     let mut problems = Vec::new();
     let first = &shards[0].manifest;
     let count = first.shard.map_or(0, |s| s.count);
-    let first_dir = escape(&shards[0].dir.display().to_string());
     for s in shards {
         let m = &s.manifest;
-        let d = escape(&s.dir.display().to_string());
-        let mut differs = |what: &str, same: bool| {
-            if !same {
-                problems.push(format!("{d}: {what} differs from {first_dir}"));
-            }
-        };
-        differs("scenario file (sha256)", m.scenario_sha256 == first.scenario_sha256);
-        differs("seed", m.seed == first.seed);
-        differs("runs", m.runs == first.runs);
-        differs("shard count N", m.shard.map(|s| s.count) == Some(count));
-        differs("runs_table setting", m.runs_table == first.runs_table);
-        differs("engine version", m.engine_version == first.engine_version && m.format_version == first.format_version);
-        differs("chunk size", m.chunk_size == first.chunk_size);
+        problems.extend(differences(
+            &s.dir,
+            &shards[0].dir,
+            &[
+                ("scenario file (sha256)", m.scenario_sha256 == first.scenario_sha256),
+                ("seed", m.seed == first.seed),
+                ("runs", m.runs == first.runs),
+                ("shard count N", m.shard.map(|s| s.count) == Some(count)),
+                ("runs_table setting", m.runs_table == first.runs_table),
+                (
+                    "engine version",
+                    m.engine_version == first.engine_version && m.format_version == first.format_version,
+                ),
+                ("chunk size", m.chunk_size == first.chunk_size),
+            ],
+        ));
     }
     let indices: Vec<(u64, &Path)> =
         shards.iter().filter_map(|s| s.manifest.shard.map(|i| (i.index, s.dir.as_path()))).collect();
     problems.extend(coverage_problems(&indices, count));
     problems
+}
+
+/// A sentence for each of `checks` (what, same as in the first shard)
+/// that fails for the shard in `dir`.
+pub(super) fn differences(dir: &Path, first: &Path, checks: &[(&str, bool)]) -> Vec<String> {
+    let (d, first) = (escape(&dir.display().to_string()), escape(&first.display().to_string()));
+    checks.iter().filter(|(_, same)| !same).map(|(what, _)| format!("{d}: {what} differs from {first}")).collect()
 }
 
 /// Every index 0..`count` must be among the shards' `(index, directory)`
