@@ -871,3 +871,30 @@ fn explore_html(
     };
     report::explore_report(&input).map_err(|e| AppError::Failed(format!("cannot draw the report: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_points_into_contiguous_ranges_like_run_splits_chunks() {
+        assert_eq!(point_range(12, None), 0..12);
+        for (points, n) in [(12, 3), (14, 3), (5, 5), (1000, 7), (256, 1)] {
+            let ranges: Vec<Range<usize>> =
+                (0..n).map(|k| point_range(points, Some(ShardInfo { index: k, count: n }))).collect();
+            assert_eq!(ranges[0].start, 0);
+            assert_eq!(ranges[ranges.len() - 1].end, points);
+            for (k, pair) in ranges.windows(2).enumerate() {
+                assert_eq!(pair[0].end, pair[1].start, "{points} points, {n} shards: a gap after shard {k}");
+            }
+            let sizes: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+            let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(hi - lo <= 1 && *lo > 0, "{points} points, {n} shards: sizes {sizes:?}");
+            // The rule of `engine::shard_chunks`, with points for chunks.
+            for (k, r) in ranges.iter().enumerate() {
+                let chunks = crate::engine::shard_chunks(points as u64 * crate::engine::CHUNK_SIZE, k as u64, n);
+                assert_eq!((r.start as u64, r.end as u64), (chunks.start, chunks.end));
+            }
+        }
+    }
+}
