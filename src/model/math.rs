@@ -14,9 +14,9 @@
 //! about 1.5x slower per call than glibc here; see `docs/performance.md`.
 //! `sqrt` needs no such care: IEEE 754 requires it to be correctly rounded.
 //!
-//! [`exp_in_place`] is `exp` over a slice (the lanes of the lock-step core,
-//! see [`super::lanes`]) that the compiler can vectorise: libm's algorithm
-//! (FreeBSD's `e_exp.c`) restated without branches, with the same IEEE
+//! [`exp_in_place`] and [`ln_in_place`] are `exp` and `ln` over a slice (the lanes of the lock-step core,
+//! see [`super::lanes`]) that the compiler can vectorise: libm's algorithms
+//! (FreeBSD's `e_exp.c` and `e_log.c`) restated without branches, with the same IEEE
 //! operations in the same order, so it returns libm's bits exactly (tested
 //! on millions of inputs below). It is compiled for several instruction
 //! sets and the best one the CPU has is chosen at run time (the
@@ -139,6 +139,72 @@ fn exp_lanes(values: &mut [f64]) -> bool {
     true
 }
 
+/// Constants of libm's `log` (FreeBSD `e_log.c`), by their bits as listed
+/// there.
+mod log_consts {
+    pub const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    pub const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    pub const LG1: f64 = f64::from_bits(0x3fe5_5555_5555_5593);
+    pub const LG2: f64 = f64::from_bits(0x3fd9_9999_9997_fa04);
+    pub const LG3: f64 = f64::from_bits(0x3fd2_4924_9422_9359);
+    pub const LG4: f64 = f64::from_bits(0x3fcc_71c5_1d8e_78af);
+    pub const LG5: f64 = f64::from_bits(0x3fc7_4664_96cb_03de);
+    pub const LG6: f64 = f64::from_bits(0x3fc3_9a09_d078_c69f);
+    pub const LG7: f64 = f64::from_bits(0x3fc2_f112_df3e_5244);
+}
+
+/// Whether `x` is outside the range of [`ln_in_range`]: not a positive
+/// normal finite number.
+#[inline(always)]
+fn ln_outside(x: f64) -> bool {
+    let hx = x.to_bits() >> 32;
+    !(0x0010_0000..0x7ff0_0000).contains(&hx)
+}
+
+/// libm's `log` for positive normal finite `x`, with no branch: the
+/// reduction of `x` into [sqrt(2)/2, sqrt(2)] on the high word, then the
+/// same polynomial and sums in the same order. libm returns 0 for `x = 1`
+/// by a shortcut, and this form gives +0 there too.
+#[inline(always)]
+fn ln_in_range(x: f64) -> f64 {
+    use log_consts::*;
+    let ui = x.to_bits();
+    let hx = (ui >> 32) + (0x3ff0_0000 - 0x3fe6_a09e);
+    let k = ((hx >> 20) as i64 - 0x3ff) as f64;
+    let hx = (hx & 0x000f_ffff) + 0x3fe6_a09e;
+    let x = f64::from_bits((hx << 32) | (ui & 0xffff_ffff));
+    let f = x - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    s * (hfsq + r) + k * LN2_LO - hfsq + f + k * LN2_HI
+}
+
+/// Replace every value of `values` by its [`ln`], bit for bit as `ln`
+/// would; a slice holding zero, a negative, subnormal or non-finite value
+/// goes to `ln` value by value instead.
+pub fn ln_in_place(values: &mut [f64]) {
+    if !ln_lanes(values) {
+        values.iter_mut().for_each(|v| *v = ln(*v));
+    }
+}
+
+/// The vectorised loop of [`ln_in_place`] (dispatched as [`exp_lanes`]).
+#[multiversion::multiversion(targets = "simd")]
+fn ln_lanes(values: &mut [f64]) -> bool {
+    if values.iter().fold(false, |any, &x| any | ln_outside(x)) {
+        return false;
+    }
+    for v in values.iter_mut() {
+        *v = ln_in_range(*v);
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +274,38 @@ mod tests {
             let mut values = inputs[..len].to_vec();
             exp_in_place(&mut values);
             assert!(values.iter().zip(&inputs).all(|(y, &x)| y.to_bits() == exp(x).to_bits() || y.is_nan()));
+        }
+    }
+
+    /// `ln_in_place` against libm's `log`, bit for bit: random bit patterns
+    /// (every magnitude, subnormals, infinities, NaN: the scalar fallback),
+    /// the neighbours of 1, sqrt(2)/2 and powers of two, and the model's
+    /// engagement range, in slices of 64 as the lanes call it.
+    #[test]
+    fn ln_in_place_is_libm_log_bit_for_bit() {
+        let mut inputs: Vec<f64> = vec![1.0, 0.5, 2.0, f64::MIN_POSITIVE, f64::MAX, std::f64::consts::FRAC_1_SQRT_2];
+        for edge in [1.0f64, std::f64::consts::FRAC_1_SQRT_2, std::f64::consts::SQRT_2, 0.05, 1e-300, 1e300] {
+            for d in -200..=200i64 {
+                inputs.push(f64::from_bits((edge.to_bits() as i64 + d) as u64));
+            }
+        }
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..1_000_000 {
+            let bits = next() & 0x7fff_ffff_ffff_ffff;
+            let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            inputs.extend([f64::from_bits(bits), 0.05 + 2.0 * unit, 1e-3 + 1e3 * unit]);
+        }
+        let mut values = inputs.clone();
+        values.chunks_mut(64).for_each(ln_in_place);
+        for (&x, &y) in inputs.iter().zip(&values) {
+            let want = ln(x);
+            assert!(want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan()), "ln({x:e}): {y:e}, libm {want:e}");
         }
     }
 

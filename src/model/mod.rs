@@ -731,16 +731,20 @@ fn attention_and_flows(model: &Model, ws: &mut Workspace) {
         let (log_y_p, pressure_p, static_m_p) =
             (lanes(log_y, p, w, n), lanes(pressure, p, w, n), lanes(static_m, p, w, n));
         let (score_t_p, score_d_p) = (&mut score_t[p * w..p * w + n], &mut score_d[p * w..p * w + n]);
+        // ln e for every lane at once; ln 1 = +0 exactly (libm's shortcut
+        // and the branch-free form agree), so lanes whose engagement is at
+        // its base need no exception.
+        let log_e = &mut lane_sum[..n];
+        log_e.copy_from_slice(e_p);
+        math::ln_in_place(log_e);
         for l in 0..n {
             let log_corridor_cost = model.corridor_of[p].map_or(0.0, |c| {
                 let i = c * w + l;
                 if disruption_left[i] > 0 { log_corridor_disrupted[i] } else { log_corridor_open[i] }
             });
-            // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
-            let log_e = if e_p[l] == 1.0 { 0.0 } else { math::ln(e_p[l]) };
             let m = static_m_p[l] - log_corridor_cost
                 + constants.gdp_elasticity * log_y_p[l]
-                + constants.engagement_elasticity * log_e;
+                + constants.engagement_elasticity * log_e[l];
             let sigma = volatility[l];
             score_t_p[l] = model.a[p] + m + r_p[l]
                 - gamma[l] * (sigma * sigma + leverage[l]) * t_p[l]
