@@ -221,6 +221,16 @@ mod tests {
         assert_eq!((exp(0.0), ln(1.0), exp_m1(0.0), ln_1p(0.0)), (1.0, 0.0, 0.0, 0.0));
     }
 
+    /// A xorshift64 generator of test inputs.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// `exp_in_place` against libm's `exp`, bit for bit: every path
     /// boundary and its neighbours, the halfway points of `x / ln 2`,
     /// random values over the whole line and over the model's ranges, and
@@ -252,13 +262,7 @@ mod tests {
         }
         // xorshift: random bit patterns (all magnitudes), and uniform
         // values on [-40, 40], [-1, 1] and [-750, 750].
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
         for _ in 0..1_000_000 {
             let bits = next();
             let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
@@ -289,13 +293,7 @@ mod tests {
                 inputs.push(f64::from_bits((edge.to_bits() as i64 + d) as u64));
             }
         }
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
         for _ in 0..1_000_000 {
             let bits = next() & 0x7fff_ffff_ffff_ffff;
             let unit = (next() >> 11) as f64 / (1u64 << 53) as f64;
