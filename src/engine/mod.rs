@@ -34,13 +34,15 @@ use timeline::{PathCounts, Plan, RunTrack};
 /// the floating-point bits of the summary statistics.
 pub const CHUNK_SIZE: u64 = 256;
 
-/// Runs simulated side by side: each step is taken for all of them, and the
-/// step's values are folded into the statistics straight away, cell by cell.
-/// Any value gives the same bits (per cell, runs are folded in run order
-/// either way). 64 lets each cell's histogram lines serve 64 values per
-/// visit, while the workspaces (about 4 KB a run) and one step's values
-/// (64 x ~100 values) stay in a core's L2 and L1 caches; no trajectory is
-/// ever stored.
+/// Runs simulated side by side, in lock-step: the lanes of one
+/// [`crate::model::Workspace`], each step taken for all of them at once
+/// (the arithmetic vectorises across lanes), and the step's values folded
+/// into the statistics straight away, cell by cell. Any value gives the
+/// same bits (each lane computes exactly what a run on its own would, and
+/// per cell runs are folded in run order either way). 64 lets each cell's
+/// histogram lines serve 64 values per visit, while the workspace (about
+/// 4 KB a run) and one step's values (64 x ~100 values) stay in a core's
+/// L2 and L1 caches; no trajectory is ever stored.
 pub const LANE_RUNS: usize = 64;
 
 /// Number of chunks of a batch.
