@@ -5,7 +5,9 @@
 //! - the base year is a fixed point of the deterministic skeleton;
 //! - an event scheduled at year Y changes nothing before the step that
 //!   starts at Y (and adding it does not shift any other random draw);
-//! - zero leverage never coerces, an uncontrolled corridor is never disrupted.
+//! - zero leverage never coerces, an uncontrolled corridor is never disrupted;
+//! - runs advanced side by side in one workspace of several lanes (as the
+//!   engine does) are bit for bit the runs simulated one at a time.
 //!
 //! Random scenarios are generated as TOML *text* and go through
 //! `parse_scenario`, so the generator also checks that every scenario it
@@ -573,6 +575,68 @@ proptest! {
         let reused = trajectory.clone();
         let (fresh, _) = simulate(&model, run + 1);
         prop_assert_eq!(first_difference(&model, &reused, &fresh), None, "workspace reuse changed run {}", run + 1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// One model: lanes side by side equal runs one at a time
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// A workspace of `width` lanes holding `count` runs (the engine's
+    /// lock-step path) gives every run's values, posture, active events,
+    /// onsets and coercions bit for bit as a one-lane workspace does
+    /// (`Model::run`, `explore` and sample paths). Hazard events make the
+    /// lanes' parameters differ.
+    #[test]
+    fn lanes_side_by_side_equal_runs_one_at_a_time(
+        g in scenario_gen(),
+        first in 0..10_000u64,
+        width in 1..=9usize,
+        spare in 0..=2usize,
+    ) {
+        let text = g.render("");
+        let scenario = parse(&text)?;
+        let model = Model::new(&scenario);
+        let count = width.saturating_sub(spare).max(1);
+        let cells = model.layout.len();
+        let mut wide = model.workspace_lanes(width);
+        let mut rows = vec![0.0; count * cells];
+        let mut narrow: Vec<_> = (0..count).map(|_| model.workspace()).collect();
+        let mut row = vec![0.0; cells];
+        let events = scenario.events.len();
+        for k in 0..=model.steps() {
+            match k {
+                0 => model.start_lanes(first, count, &mut wide),
+                _ => model.advance(k - 1, &mut wide),
+            }
+            model.record(&mut wide, &mut rows);
+            for (l, ws) in narrow.iter_mut().enumerate() {
+                match k {
+                    0 => model.start(first + l as u64, ws),
+                    _ => model.advance(k - 1, ws),
+                }
+                model.record(ws, &mut row);
+                let lane_row = &rows[l * cells..(l + 1) * cells];
+                let same = row.iter().zip(lane_row).all(|(a, b)| a.to_bits() == b.to_bits());
+                prop_assert!(same, "lane {} (run {}) differs at step {}\n--- scenario:\n{}", l, first + l as u64, k, text);
+                prop_assert_eq!(model.posture_of(&wide, l), model.posture(ws));
+                for e in 0..events {
+                    prop_assert_eq!(model.event_active(&wide, l, e), model.event_active(ws, 0, e));
+                }
+                prop_assert_eq!(model.onsets(&wide, l), model.onsets(ws, 0));
+                prop_assert!(model.coerced(&wide, l).eq(model.coerced(ws, 0)));
+            }
+        }
+        // And one lane stepped by hand is `Model::run`.
+        let mut trajectory = vec![0.0; model.trajectory_len()];
+        let posture = model.run(first + count as u64 - 1, &mut model.workspace(), &mut trajectory);
+        let last = &rows[(count - 1) * cells..];
+        let horizon = &trajectory[trajectory.len() - cells..];
+        prop_assert!(last.iter().zip(horizon).all(|(a, b)| a.to_bits() == b.to_bits()));
+        prop_assert_eq!(model.posture_of(&wide, count - 1), posture);
     }
 }
 

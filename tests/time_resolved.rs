@@ -155,7 +155,7 @@ fn track(model: &Model, run: u64) -> (RunTrack, Posture, Vec<f64>) {
         }
         model.record(&mut ws, &mut row);
         let posture = model.posture(&ws).index(partners);
-        t.observe(model, &ws, k, posture, plan.row(k), &mut counts);
+        t.observe(model, &ws, 0, k, posture, plan.row(k), &mut counts);
     }
     (t, model.posture(&ws), row)
 }

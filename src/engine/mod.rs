@@ -34,13 +34,15 @@ use timeline::{PathCounts, Plan, RunTrack};
 /// the floating-point bits of the summary statistics.
 pub const CHUNK_SIZE: u64 = 256;
 
-/// Runs simulated side by side: each step is taken for all of them, and the
-/// step's values are folded into the statistics straight away, cell by cell.
-/// Any value gives the same bits (per cell, runs are folded in run order
-/// either way). 64 lets each cell's histogram lines serve 64 values per
-/// visit, while the workspaces (about 4 KB a run) and one step's values
-/// (64 x ~100 values) stay in a core's L2 and L1 caches; no trajectory is
-/// ever stored.
+/// Runs simulated side by side, in lock-step: the lanes of one
+/// [`crate::model::Workspace`], each step taken for all of them at once
+/// (the arithmetic vectorises across lanes), and the step's values folded
+/// into the statistics straight away, cell by cell. Any value gives the
+/// same bits (each lane computes exactly what a run on its own would, and
+/// per cell runs are folded in run order either way). 64 lets each cell's
+/// histogram lines serve 64 values per visit, while the workspace (about
+/// 4 KB a run) and one step's values (64 x ~100 values) stay in a core's
+/// L2 and L1 caches; no trajectory is ever stored.
 pub const LANE_RUNS: usize = 64;
 
 /// Number of chunks of a batch.
@@ -125,22 +127,20 @@ pub fn simulate_chunk(
     let mut first = runs.start;
     while first < runs.end {
         let count = (runs.end - first).min(LANE_RUNS as u64) as usize;
-        let (lanes, rows) = (&mut scratch.lanes[..count], &mut scratch.rows[..count * cells]);
+        let (ws, rows) = (&mut scratch.lanes, &mut scratch.rows[..count * cells]);
         let tracks = &mut scratch.tracks[..count];
         tracks.iter_mut().for_each(RunTrack::reset);
         let weights = moments.next_run_weights(count);
         for k in 0..=model.steps() {
             let written = plan.row(k);
-            for ((r, (ws, row)), track) in
-                lanes.iter_mut().zip(rows.chunks_exact_mut(cells)).enumerate().zip(&mut *tracks)
-            {
-                match k {
-                    0 => model.start(first + r as u64, ws),
-                    _ => model.advance(k - 1, ws),
-                }
-                model.record(ws, row);
-                let posture = model.posture(ws).index(partners);
-                track.observe(model, ws, k, posture, written, &mut paths);
+            match k {
+                0 => model.start_lanes(first, count, ws),
+                _ => model.advance(k - 1, ws),
+            }
+            model.record(ws, rows);
+            for (lane, track) in tracks.iter_mut().enumerate() {
+                let posture = model.posture_of(ws, lane).index(partners);
+                track.observe(model, ws, lane, k, posture, written, &mut paths);
             }
             if let Some(w) = written {
                 moments.add_columns(w * cells, rows, &weights);
@@ -148,8 +148,8 @@ pub fn simulate_chunk(
             }
         }
         moments.add_runs(count);
-        for (r, ((ws, row), track)) in lanes.iter().zip(rows.chunks_exact(cells)).zip(&*tracks).enumerate() {
-            let posture = model.posture(ws);
+        for (r, (row, track)) in rows.chunks_exact(cells).zip(&*tracks).enumerate() {
+            let posture = model.posture_of(ws, r);
             postures[posture.index(partners)] += 1;
             if runs_table {
                 crate::output::tables::push_runs_row(&mut runs_rows, model, first + r as u64, posture, row, track);
@@ -162,8 +162,8 @@ pub fn simulate_chunk(
 
 /// Per-worker scratch space for [`simulate_chunk`].
 pub struct Scratch {
-    /// One workspace per run simulated side by side.
-    pub lanes: Vec<crate::model::Workspace>,
+    /// The runs simulated side by side: one workspace of [`LANE_RUNS`] lanes.
+    pub lanes: crate::model::Workspace,
     /// The values of the current step, one row per lane.
     pub rows: Vec<f64>,
     /// What each lane's path did so far.
@@ -173,7 +173,7 @@ pub struct Scratch {
 impl Scratch {
     pub fn new(model: &Model) -> Self {
         Self {
-            lanes: (0..LANE_RUNS).map(|_| model.workspace()).collect(),
+            lanes: model.workspace_lanes(LANE_RUNS),
             rows: vec![0.0; LANE_RUNS * model.layout.len()],
             tracks: vec![RunTrack::new(model); LANE_RUNS],
         }

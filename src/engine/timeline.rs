@@ -151,13 +151,15 @@ impl RunTrack {
         }
     }
 
-    /// Observe step `step` of the run in `ws` (after it was recorded, so
+    /// Observe step `step` of the run in lane `lane` of `ws` (after it was recorded, so
     /// its posture is `posture`), counting it into `counts` at written row
     /// `row`. Call for steps 0..=K in order, after [`RunTrack::reset`].
+    #[allow(clippy::too_many_arguments)] // the run is (ws, lane): one argument more than clippy likes
     pub fn observe(
         &mut self,
         model: &Model,
         ws: &Workspace,
+        lane: usize,
         step: usize,
         posture: usize,
         row: Option<usize>,
@@ -174,17 +176,17 @@ impl RunTrack {
         if let Some(w) = row {
             counts.posture_at[w * counts.postures + posture] += 1;
             for (e, active) in self.active.iter_mut().enumerate() {
-                *active = model.event_active(ws, e);
+                *active = model.event_active(ws, lane, e);
                 counts.active_at[w * counts.events + e] += u64::from(*active);
             }
         }
-        self.onsets.copy_from_slice(model.onsets(ws));
+        self.onsets.copy_from_slice(model.onsets(ws, lane));
         for (first, &n) in self.first_onset.iter_mut().zip(&self.onsets) {
             if first.is_none() && n > 0 {
                 *first = Some(step);
             }
         }
-        for (first, &n) in self.first_coercion.iter_mut().zip(model.coerced(ws)) {
+        for (first, n) in self.first_coercion.iter_mut().zip(model.coerced(ws, lane)) {
             if first.is_none() && n > 0 {
                 *first = Some(step);
             }
@@ -232,7 +234,7 @@ pub fn sample_path(model: &Model, plan: &Plan, run: u64, ws: &mut Workspace) -> 
                 step: k,
                 values: row.clone(),
                 posture: model.posture(ws).index(partners),
-                active: (0..events).map(|e| model.event_active(ws, e)).collect(),
+                active: (0..events).map(|e| model.event_active(ws, 0, e)).collect(),
             });
         }
     }

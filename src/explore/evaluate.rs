@@ -9,6 +9,7 @@
 //! the same seed (common random numbers): differences between points come
 //! from their parameters, not from noise.
 
+use crate::engine::LANE_RUNS;
 use crate::model::metrics::{GROUP_METRICS, HEDGER_METRICS, PARTNER_METRICS};
 use crate::model::{Model, Posture};
 use crate::scenario::Scenario;
@@ -102,34 +103,44 @@ pub fn probe_for(outcome: &Outcome, scenario: &Scenario) -> Result<Probe, String
 }
 
 /// The values of every outcome in every run of one point:
-/// `values[outcome][run]`.
+/// `values[outcome][run]`. Runs are simulated [`LANE_RUNS`] at a time in
+/// lock-step, as `hedgesim run` does (each lane's bits are those of a run
+/// on its own; see [`crate::model::lanes`]).
 pub fn simulate_point(model: &Model, runs: u64, probes: &[Probe]) -> Vec<Vec<f64>> {
     let mut values = vec![Vec::with_capacity(runs as usize); probes.len()];
-    let mut ws = model.workspace();
-    let mut row = vec![0.0; model.layout.len()];
+    let width = runs.clamp(1, LANE_RUNS as u64) as usize;
+    let mut ws = model.workspace_lanes(width);
+    let cells = model.layout.len();
+    let mut rows = vec![0.0; width * cells];
     let last = probes.iter().map(Probe::step).max().unwrap_or(0);
     let partners = model.scenario.partners.len();
-    for run in 0..runs {
-        model.start(run, &mut ws);
+    let mut first = 0;
+    while first < runs {
+        let count = (runs - first).min(width as u64) as usize;
+        let rows = &mut rows[..count * cells];
         for k in 0..=last {
-            if k > 0 {
-                model.advance(k - 1, &mut ws);
+            match k {
+                0 => model.start_lanes(first, count, &mut ws),
+                _ => model.advance(k - 1, &mut ws),
             }
             if !probes.iter().any(|p| p.step() == k) {
                 continue;
             }
-            model.record(&mut ws, &mut row);
-            let posture = model.posture(&ws).index(partners);
-            for (probe, out) in probes.iter().zip(values.iter_mut()) {
-                match *probe {
-                    Probe::Cell { step, cell } if step == k => out.push(row[cell]),
-                    Probe::Posture { step, posture: want } if step == k => {
-                        out.push(if posture == want { 1.0 } else { 0.0 })
+            model.record(&mut ws, rows);
+            for (lane, row) in rows.chunks_exact(cells).enumerate() {
+                let posture = model.posture_of(&ws, lane).index(partners);
+                for (probe, out) in probes.iter().zip(values.iter_mut()) {
+                    match *probe {
+                        Probe::Cell { step, cell } if step == k => out.push(row[cell]),
+                        Probe::Posture { step, posture: want } if step == k => {
+                            out.push(if posture == want { 1.0 } else { 0.0 })
+                        }
+                        _ => {}
                     }
-                    _ => {}
                 }
             }
         }
+        first += count as u64;
     }
     values
 }

@@ -18,6 +18,7 @@
 //! state after this step's coercion.
 
 pub mod events;
+pub mod lanes;
 pub mod math;
 pub mod metrics;
 pub mod rng;
@@ -28,8 +29,10 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::scenario::params::{corridor as cp, hedger as hp, partner as pp};
 use crate::scenario::{Scenario, Target};
 use events::{CompiledEvent, Params, Schedule, ramp_fraction};
+pub use lanes::Workspace;
+use lanes::{Lane, Streams, lanes, lanes_mut};
 use metrics::{GROUP_METRICS, HEDGER_METRICS, MetricLayout, PARTNER_METRICS};
-use rng::{Stream, stream, stream_key};
+use rng::{stream, stream_key};
 
 /// Engagement never falls below this (MODEL.md step 9).
 pub const MIN_ENGAGEMENT: f64 = 0.05;
@@ -82,14 +85,27 @@ impl Posture {
 
 /// Classify the final state (MODEL.md, "Posture").
 pub fn classify(t: &[f64], d: &[f64], share: &[f64], alignment: f64, dependence: f64) -> Posture {
+    classify_by(t.len(), |p| t[p], |p| d[p], |p| share[p], alignment, dependence)
+}
+
+/// [`classify`] of `partners` partners whose values are read through
+/// `t`, `d` and `share` (for example from one lane of a [`Workspace`]).
+pub fn classify_by(
+    partners: usize,
+    t: impl Fn(usize) -> f64,
+    d: impl Fn(usize) -> f64,
+    share: impl Fn(usize) -> f64,
+    alignment: f64,
+    dependence: f64,
+) -> Posture {
     let best = |score: &dyn Fn(usize) -> f64| {
-        (0..t.len()).map(|p| (score(p), p)).fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a })
+        (0..partners).map(|p| (score(p), p)).fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a })
     };
-    let (align, p) = best(&|p| (t[p] + d[p]) / 2.0);
+    let (align, p) = best(&|p| (t(p) + d(p)) / 2.0);
     if align >= alignment {
         return Posture::Aligned(p);
     }
-    let (dep, p) = best(&|p| share[p]);
+    let (dep, p) = best(&share);
     if dep >= dependence {
         return Posture::Dependent(p);
     }
@@ -140,65 +156,41 @@ pub struct Model {
     key_event: Vec<u64>,
 }
 
-/// Per-run mutable state and scratch space, reused across runs.
-#[derive(Debug, Clone)]
-pub struct Workspace {
-    t: Vec<f64>,
-    d: Vec<f64>,
-    r: Vec<f64>,
-    log_y: Vec<f64>,
-    x: Vec<f64>,
-    e: Vec<f64>,
-    pressure: Vec<f64>,
-    coerced: Vec<u32>,
-    trade_total: f64,
-    /// Steps of disruption left per corridor (0 = open).
-    disruption_left: Vec<u32>,
-    // scratch
-    eps: Vec<f64>,
-    z_bloc: Vec<f64>,
-    /// ln of each corridor's cost while open and while disrupted, for `params`.
-    log_corridor_open: Vec<f64>,
-    log_corridor_disrupted: Vec<f64>,
-    score_t: Vec<f64>,
-    score_d: Vec<f64>,
-    share: Vec<f64>,
-    params: Params,
-    /// `ln comp + ln(1 + access) - ln trade_cost` per partner, for `params`.
-    static_m: Vec<f64>,
-    /// Per-step rates of the hedger's adjustments, for `params`.
-    eta_t: f64,
-    eta_d: f64,
-    scratch: (Params, Params),
-    active: Vec<(usize, f64)>,
-    last_active: Vec<(usize, f64)>,
-    hazard_left: Vec<usize>,
-    hazard_onset: Vec<f64>,
-    /// Onsets of each event so far in this run (recording only: nothing
-    /// in the dynamics reads it).
-    onsets: Vec<u32>,
-    streams: Streams,
-}
-
-#[derive(Debug, Clone)]
-struct Streams {
-    global: Stream,
-    bloc: Vec<Stream>,
-    shock: Vec<Stream>,
-    coercion: Vec<Stream>,
-    event: Vec<Stream>,
-}
-
-/// Numerically stable softmax of `beta * score`, in place.
-fn softmax(beta: f64, score: &mut [f64]) {
-    let max = score.iter().fold(f64::NEG_INFINITY, |m, &s| m.max(beta * s));
-    let mut sum = 0.0;
-    for s in score.iter_mut() {
-        *s = math::exp(beta * *s - max);
-        sum += *s;
+/// Numerically stable softmax of `beta * score` over the partners of each
+/// lane, in place: `score` is partner-major (`p * width + l`), `beta` has
+/// one value per lane in use, `max` and `sum` are per-lane scratch. Per
+/// lane the operations and their order are those of a softmax of one
+/// vector: the maximum folded from -inf in partner order, the exponentials
+/// summed from 0 in partner order, then one reciprocal and a product each.
+fn softmax(beta: &[f64], score: &mut [f64], width: usize, max: &mut [f64], sum: &mut [f64]) {
+    let n = beta.len();
+    let rows = score.len() / width;
+    let (max, sum) = (&mut max[..n], &mut sum[..n]);
+    max.fill(f64::NEG_INFINITY);
+    for p in 0..rows {
+        for ((m, &s), &b) in max.iter_mut().zip(lanes(score, p, width, n)).zip(beta) {
+            *m = m.max(b * s);
+        }
     }
-    let inv = 1.0 / sum;
-    score.iter_mut().for_each(|s| *s *= inv);
+    sum.fill(0.0);
+    for p in 0..rows {
+        let row = lanes_mut(score, p, width, n);
+        for ((s, &m), &b) in row.iter_mut().zip(&*max).zip(beta) {
+            *s = b * *s - m;
+        }
+        math::exp_in_place(row);
+        for (total, &s) in sum.iter_mut().zip(&*row) {
+            *total += s;
+        }
+    }
+    for total in sum.iter_mut() {
+        *total = 1.0 / *total;
+    }
+    for p in 0..rows {
+        for (s, &inv) in lanes_mut(score, p, width, n).iter_mut().zip(&*sum) {
+            *s *= inv;
+        }
+    }
 }
 
 impl Model {
@@ -283,39 +275,26 @@ impl Model {
         (self.steps + 1) * self.layout.len()
     }
 
-    /// A workspace for [`Model::run`].
+    /// A workspace for [`Model::run`]: one lane.
     pub fn workspace(&self) -> Workspace {
-        let p = self.partners;
-        let zero = |n: usize| vec![0.0; n];
+        self.workspace_lanes(1)
+    }
+
+    /// A workspace for `width` runs side by side (see [`lanes`]).
+    pub fn workspace_lanes(&self, width: usize) -> Workspace {
+        assert!(width > 0, "a workspace needs at least one lane");
+        let (p, c, b) = (self.partners, self.scenario.corridors.len(), self.key_bloc.len());
+        let zero = |rows: usize| vec![0.0; rows * width];
         let seed = self.scenario.seed;
-        Workspace {
-            t: zero(p),
-            d: zero(p),
-            r: zero(p),
-            log_y: zero(p),
-            x: zero(p),
-            e: zero(p),
-            pressure: zero(p),
-            coerced: vec![0; p],
-            trade_total: 0.0,
-            disruption_left: vec![0; self.scenario.corridors.len()],
-            eps: zero(p),
-            z_bloc: zero(self.key_bloc.len()),
-            log_corridor_open: zero(self.scenario.corridors.len()),
-            log_corridor_disrupted: zero(self.scenario.corridors.len()),
-            score_t: zero(p),
-            score_d: zero(p),
-            share: zero(p),
+        let events = self.events.len();
+        let lane = Lane {
             params: self.base.clone(),
-            static_m: zero(p),
-            eta_t: 0.0,
-            eta_d: 0.0,
             scratch: (self.base.clone(), self.base.clone()),
             active: Vec::new(),
             last_active: Vec::new(),
-            hazard_left: vec![0; self.events.len()],
-            hazard_onset: zero(self.events.len()),
-            onsets: vec![0; self.events.len()],
+            hazard_left: vec![0; events],
+            hazard_onset: vec![0.0; events],
+            onsets: vec![0; events],
             streams: Streams {
                 global: stream(seed, 0, self.key_global),
                 bloc: self.key_bloc.iter().map(|&k| stream(seed, 0, k)).collect(),
@@ -323,44 +302,92 @@ impl Model {
                 coercion: self.key_coercion.iter().map(|&k| stream(seed, 0, k)).collect(),
                 event: self.key_event.iter().map(|&k| stream(seed, 0, k)).collect(),
             },
+        };
+        Workspace {
+            width,
+            count: 0,
+            t: zero(p),
+            d: zero(p),
+            r: zero(p),
+            log_y: zero(p),
+            x: zero(p),
+            e: zero(p),
+            pressure: zero(p),
+            coerced: vec![0; p * width],
+            share: zero(p),
+            trade_total: zero(1),
+            disruption_left: vec![0; c * width],
+            z0: zero(1),
+            z_bloc: zero(b),
+            eps: zero(p),
+            uniform: zero(p),
+            score_t: zero(p),
+            score_d: zero(p),
+            lane_max: zero(1),
+            lane_sum: zero(1),
+            partner_params: zero(pp::COUNT * p),
+            hedger_params: zero(hp::COUNT),
+            static_m: zero(p),
+            log_corridor_open: zero(c),
+            log_corridor_disrupted: zero(c),
+            eta_t: zero(1),
+            eta_d: zero(1),
+            lanes: vec![lane; width],
         }
     }
 
-    /// Put `ws` in the base-year state (step k = 0) of run `run`.
+    /// Put `ws` in the base-year state (step k = 0) of run `run`, in its
+    /// first lane only.
     pub fn start(&self, run: u64, ws: &mut Workspace) {
-        let seed = self.scenario.seed;
+        self.start_lanes(run, 1, ws);
+    }
+
+    /// Put the first `count` lanes of `ws` in the base-year state (step
+    /// k = 0) of runs `first..first + count`, lane `l` holding run
+    /// `first + l`. Later steps advance and record these `count` lanes.
+    pub fn start_lanes(&self, first: u64, count: usize, ws: &mut Workspace) {
+        assert!(count > 0 && count <= ws.width, "{count} runs do not fit in {} lanes", ws.width);
+        ws.count = count;
+        let w = ws.width;
         for (p, partner) in self.scenario.partners.iter().enumerate() {
-            ws.t[p] = self.s0[p];
-            ws.d[p] = self.d0[p];
-            ws.r[p] = 0.0;
-            ws.log_y[p] = math::ln(partner.gdp);
-            ws.x[p] = partner.trade;
-            ws.e[p] = 1.0;
-            ws.pressure[p] = 0.0;
-            ws.coerced[p] = 0;
+            lanes_mut(&mut ws.t, p, w, count).fill(self.s0[p]);
+            lanes_mut(&mut ws.d, p, w, count).fill(self.d0[p]);
+            lanes_mut(&mut ws.r, p, w, count).fill(0.0);
+            lanes_mut(&mut ws.log_y, p, w, count).fill(math::ln(partner.gdp));
+            lanes_mut(&mut ws.x, p, w, count).fill(partner.trade);
+            lanes_mut(&mut ws.e, p, w, count).fill(1.0);
+            lanes_mut(&mut ws.pressure, p, w, count).fill(0.0);
+            lanes_mut(&mut ws.coerced, p, w, count).fill(0);
         }
-        ws.trade_total = self.scenario.hedger.trade_total;
-        ws.disruption_left.fill(0);
-        ws.params.clone_from(&self.base);
-        self.derive_from_params(ws);
-        ws.active.clear();
-        ws.last_active.clear();
-        ws.hazard_left.fill(0);
-        ws.hazard_onset.fill(0.0);
-        ws.onsets.fill(0);
-        let s = &mut ws.streams;
-        s.global = stream(seed, run, self.key_global);
-        for (dst, &k) in s.bloc.iter_mut().zip(&self.key_bloc) {
-            *dst = stream(seed, run, k);
+        ws.trade_total[..count].fill(self.scenario.hedger.trade_total);
+        for c in 0..self.scenario.corridors.len() {
+            lanes_mut(&mut ws.disruption_left, c, w, count).fill(0);
         }
-        for (dst, &k) in s.shock.iter_mut().zip(&self.key_shock) {
-            *dst = stream(seed, run, k);
-        }
-        for (dst, &k) in s.coercion.iter_mut().zip(&self.key_coercion) {
-            *dst = stream(seed, run, k);
-        }
-        for (dst, &k) in s.event.iter_mut().zip(&self.key_event) {
-            *dst = stream(seed, run, k);
+        let seed = self.scenario.seed;
+        for l in 0..count {
+            let run = first + l as u64;
+            let lane = &mut ws.lanes[l];
+            lane.params.clone_from(&self.base);
+            lane.active.clear();
+            lane.last_active.clear();
+            lane.hazard_left.fill(0);
+            lane.hazard_onset.fill(0.0);
+            lane.onsets.fill(0);
+            let s = &mut lane.streams;
+            s.global = stream(seed, run, self.key_global);
+            for (dst, &k) in s.bloc.iter_mut().zip(&self.key_bloc) {
+                *dst = stream(seed, run, k);
+            }
+            for (dst, &k) in s.shock.iter_mut().zip(&self.key_shock) {
+                *dst = stream(seed, run, k);
+            }
+            for (dst, &k) in s.coercion.iter_mut().zip(&self.key_coercion) {
+                *dst = stream(seed, run, k);
+            }
+            for (dst, &k) in s.event.iter_mut().zip(&self.key_event) {
+                *dst = stream(seed, run, k);
+            }
+            self.derive_from_params(ws, l);
         }
     }
 
@@ -368,7 +395,8 @@ impl Model {
     /// (length [`Model::trajectory_len`]). Returns the posture at the horizon.
     ///
     /// The same as [`Model::start`], then [`Model::advance`] for each step
-    /// with [`Model::record`] after each, then [`Model::posture`].
+    /// with [`Model::record`] after each, then [`Model::posture`]: the
+    /// lock-step core with one lane.
     pub fn run(&self, run: u64, ws: &mut Workspace, out: &mut [f64]) -> Posture {
         assert_eq!(out.len(), self.trajectory_len(), "trajectory buffer has the wrong length");
         self.start(run, ws);
@@ -381,28 +409,43 @@ impl Model {
         self.posture(ws)
     }
 
-    /// The posture of the run in `ws`: at the horizon once every step is
-    /// done and the last state has been [recorded](Model::record).
+    /// The posture of the run in the first lane of `ws`: at the horizon
+    /// once every step is done and the last state has been
+    /// [recorded](Model::record).
     pub fn posture(&self, ws: &Workspace) -> Posture {
+        self.posture_of(ws, 0)
+    }
+
+    /// The posture of the run in lane `lane` of `ws` (see [`Model::posture`]).
+    pub fn posture_of(&self, ws: &Workspace, lane: usize) -> Posture {
         let c = &self.scenario.classification;
-        classify(&ws.t, &ws.d, &ws.share, c.alignment_threshold, c.dependence_threshold)
+        let at = |v: &[f64], p: usize| v[p * ws.width + lane];
+        classify_by(
+            self.partners,
+            |p| at(&ws.t, p),
+            |p| at(&ws.d, p),
+            |p| at(&ws.share, p),
+            c.alignment_threshold,
+            c.dependence_threshold,
+        )
     }
 
-    /// Whether event `e` is active in the step just taken (in the state
-    /// last advanced; none at step 0).
-    pub fn event_active(&self, ws: &Workspace, e: usize) -> bool {
+    /// Whether event `e` is active in the step just taken by lane `lane`
+    /// (in the state last advanced; none at step 0).
+    pub fn event_active(&self, ws: &Workspace, lane: usize, e: usize) -> bool {
         // After `apply_events`, `last_active` holds this step's active list.
-        ws.last_active.iter().any(|&(i, _)| i == e)
+        ws.lanes[lane].last_active.iter().any(|&(i, _)| i == e)
     }
 
-    /// Onsets of each event so far in the run in `ws`.
-    pub fn onsets<'w>(&self, ws: &'w Workspace) -> &'w [u32] {
-        &ws.onsets
+    /// Onsets of each event so far in the run in lane `lane` of `ws`.
+    pub fn onsets<'w>(&self, ws: &'w Workspace, lane: usize) -> &'w [u32] {
+        &ws.lanes[lane].onsets
     }
 
-    /// Coercions of each partner so far in the run in `ws`.
-    pub fn coerced<'w>(&self, ws: &'w Workspace) -> &'w [u32] {
-        &ws.coerced
+    /// Coercions of each partner so far in the run in lane `lane` of `ws`.
+    pub fn coerced<'w>(&self, ws: &'w Workspace, lane: usize) -> impl Iterator<Item = u32> + 'w {
+        let w = ws.width;
+        (0..self.partners).map(move |p| ws.coerced[p * w + lane])
     }
 
     /// Whether event `e` is a hazard (random onset) event.
@@ -410,14 +453,27 @@ impl Model {
         matches!(self.events[e].schedule, Schedule::Hazard { .. })
     }
 
-    /// Step 1: hazard onsets, shocks at onset, effective parameters.
+    /// Step 1: hazard onsets, shocks at onset, effective parameters; lane
+    /// by lane, since each run has its own hazard onsets.
     fn apply_events(&self, j: usize, ws: &mut Workspace) {
         if self.events.is_empty() {
             return;
         }
+        for l in 0..ws.count {
+            if self.lane_events(j, ws, l) {
+                self.derive_from_params(ws, l);
+            }
+        }
+    }
+
+    /// Step 1 for lane `l`. Returns whether its effective parameters changed.
+    fn lane_events(&self, j: usize, ws: &mut Workspace, l: usize) -> bool {
         let t_prev = self.scenario.time_at(j);
         let t_k = self.scenario.time_at(j + 1);
-        ws.active.clear();
+        let w = ws.width;
+        let Workspace { lanes, x, log_y, trade_total, .. } = ws;
+        let lane = &mut lanes[l];
+        lane.active.clear();
         for (e, event) in self.events.iter().enumerate() {
             let (onset, onset_time) = match event.schedule {
                 Schedule::Scheduled { start, end, at } => {
@@ -428,182 +484,120 @@ impl Model {
                 }
                 Schedule::Hazard { onset_probability, from, until, steps } => {
                     // One draw per step, always, to keep the stream aligned.
-                    let u: f64 = ws.streams.event[e].random();
+                    let u: f64 = lane.streams.event[e].random();
                     let mut onset = false;
-                    if ws.hazard_left[e] == 0 && (from..until).contains(&j) && u < onset_probability {
-                        ws.hazard_left[e] = steps;
-                        ws.hazard_onset[e] = t_prev;
+                    if lane.hazard_left[e] == 0 && (from..until).contains(&j) && u < onset_probability {
+                        lane.hazard_left[e] = steps;
+                        lane.hazard_onset[e] = t_prev;
                         onset = true;
                     }
-                    if ws.hazard_left[e] == 0 {
+                    if lane.hazard_left[e] == 0 {
                         continue;
                     }
-                    ws.hazard_left[e] -= 1;
-                    (onset, ws.hazard_onset[e])
+                    lane.hazard_left[e] -= 1;
+                    (onset, lane.hazard_onset[e])
                 }
             };
             if onset {
-                ws.onsets[e] += 1;
+                lane.onsets[e] += 1;
                 if !event.shock.is_none() {
-                    self.apply_shock(event, ws);
+                    apply_shock(event, x, log_y, &mut trade_total[l], w, l);
                 }
             }
-            ws.active.push((e, ramp_fraction(event.ramp, onset_time, t_k)));
+            lane.active.push((e, ramp_fraction(event.ramp, onset_time, t_k)));
         }
-        if ws.active != ws.last_active {
-            self.base.effective(&ws.active, &self.events, &mut ws.scratch, &mut ws.params);
-            self.derive_from_params(ws);
-            std::mem::swap(&mut ws.active, &mut ws.last_active);
+        if lane.active == lane.last_active {
+            return false;
         }
+        self.base.effective(&lane.active, &self.events, &mut lane.scratch, &mut lane.params);
+        std::mem::swap(&mut lane.active, &mut lane.last_active);
+        true
     }
 
-    /// Quantities that depend on the effective parameters only, recomputed
-    /// when they change rather than at every step.
-    fn derive_from_params(&self, ws: &mut Workspace) {
-        for (p, m) in ws.static_m.iter_mut().enumerate() {
-            *m = static_attractiveness(&ws.params.partner[p], 1.0);
-        }
-        for (c, q) in ws.params.corridor.iter().enumerate() {
-            ws.log_corridor_open[c] = math::ln(q[cp::COST]);
-            ws.log_corridor_disrupted[c] = math::ln(q[cp::COST] * (1.0 + q[cp::DISRUPTION]));
-        }
-        ws.eta_t = per_step(ws.params.hedger[hp::TRADE_ADJUSTMENT], self.dt);
-        ws.eta_d = per_step(ws.params.hedger[hp::DIPLOMATIC_ADJUSTMENT], self.dt);
-    }
-
-    fn apply_shock(&self, event: &CompiledEvent, ws: &mut Workspace) {
-        match &event.target {
-            Target::Partners(ids) => {
-                for &p in ids {
-                    ws.x[p] *= event.shock.trade;
-                    ws.log_y[p] += math::ln(event.shock.gdp);
-                }
+    /// Quantities that depend on lane `l`'s effective parameters only,
+    /// recomputed when they change rather than at every step, and the
+    /// lane's column of the parameter rows.
+    fn derive_from_params(&self, ws: &mut Workspace, l: usize) {
+        let (w, n) = (ws.width, self.partners);
+        let params = &ws.lanes[l].params;
+        for (p, q) in params.partner.iter().enumerate() {
+            ws.static_m[p * w + l] = static_attractiveness(q, 1.0);
+            for (k, &value) in q.iter().enumerate() {
+                ws.partner_params[(k * n + p) * w + l] = value;
             }
-            Target::Hedger => ws.trade_total *= event.shock.trade_total,
-            Target::Corridor(_) => {}
         }
+        for (k, &value) in params.hedger.iter().enumerate() {
+            ws.hedger_params[k * w + l] = value;
+        }
+        for (c, q) in params.corridor.iter().enumerate() {
+            ws.log_corridor_open[c * w + l] = math::ln(q[cp::COST]);
+            ws.log_corridor_disrupted[c * w + l] = math::ln(q[cp::COST] * (1.0 + q[cp::DISRUPTION]));
+        }
+        ws.eta_t[l] = per_step(params.hedger[hp::TRADE_ADJUSTMENT], self.dt);
+        ws.eta_d[l] = per_step(params.hedger[hp::DIPLOMATIC_ADJUSTMENT], self.dt);
     }
 
-    /// Step k = j + 1 of MODEL.md (from `t_j` to `t_(j+1)`), in its order.
-    /// Steps must be taken in order, each once, after [`Model::start`].
+    /// Step k = j + 1 of MODEL.md (from `t_j` to `t_(j+1)`), in its order,
+    /// for every lane in use. Steps must be taken in order, each once,
+    /// after [`Model::start_lanes`] (or [`Model::start`]).
     pub fn advance(&self, j: usize, ws: &mut Workspace) {
-        let n = self.partners;
-        let (dt, sqrt_dt) = (self.dt, self.sqrt_dt);
-        let model = &self.scenario.model;
-
         // 1. Events.
         self.apply_events(j, ws);
-        let params = &ws.params;
-        let h = &params.hedger;
+        // 2. Shocks, and the coercion draws of step 6.
+        self.draw(ws);
+        // 3.-6.
+        economies_and_coercion(self, ws);
+        // 7.-10.
+        attention_and_flows(self, ws);
+    }
 
-        // Every per-partner vector re-sliced to exactly n values, so the
-        // loops below index them without bounds checks.
-        let Workspace { t, d, r, log_y, x, e, pressure, coerced, eps, score_t, score_d, static_m, .. } = ws;
-        let (t, d, r, log_y, x) = (&mut t[..n], &mut d[..n], &mut r[..n], &mut log_y[..n], &mut x[..n]);
-        let (e, pressure, coerced, eps) = (&mut e[..n], &mut pressure[..n], &mut coerced[..n], &mut eps[..n]);
-        let (score_t, score_d, static_m) = (&mut score_t[..n], &mut score_d[..n], &static_m[..n]);
-        let (partner, a, b, s0, d0) = (&params.partner[..n], &self.a[..n], &self.b[..n], &self.s0[..n], &self.d0[..n]);
-        let streams = &mut ws.streams;
-
-        // 2. Shocks: a fixed number of draws per stream per step.
-        let z0: f64 = StandardNormal.sample(&mut streams.global);
-        for (z, s) in ws.z_bloc.iter_mut().zip(streams.bloc.iter_mut()) {
-            *z = StandardNormal.sample(s);
-        }
-        for ((shock, stream), &bloc) in eps.iter_mut().zip(&mut streams.shock).zip(&self.bloc_of) {
-            let z_own: f64 = StandardNormal.sample(stream);
-            *shock = self.w_global * z0 + self.w_bloc * ws.z_bloc[bloc] + self.w_own * z_own;
-        }
-
-        // 6. (first half) Disruptions age before this step's coercion.
-        for left in ws.disruption_left.iter_mut() {
-            *left = left.saturating_sub(1);
-        }
-        for p in 0..n {
-            let q = &partner[p];
-            let shock = eps[p];
-            // 3. Economies (in log space).
-            let sigma_y = q[pp::GDP_VOLATILITY];
-            log_y[p] += (q[pp::GDP_GROWTH] - 0.5 * sigma_y * sigma_y) * dt + sigma_y * sqrt_dt * shock;
-            // 4. Perceived returns.
-            r[p] = (1.0 - self.lambda_r) * r[p] + self.lambda_r * q[pp::VOLATILITY] * shock;
-            // 5. Pressure (reads t and d before this step's updates; steps
-            // 3-6 of one partner touch nothing another partner's read).
-            let shortfall = (1.0 - d[p] / d0[p]).max(0.0);
-            let rivalry: f64 = self.rivals_of[p].iter().map(|&q| (t[q] / s0[q] - 1.0).max(0.0)).sum();
-            let pi = pressure[p];
-            pressure[p] =
-                (pi + dt * (q[pp::ASSERTIVENESS] * (shortfall + rivalry) - model.pressure_decay * pi)).max(0.0);
-            // 6. Coercion: one uniform per partner per step.
-            let u: f64 = streams.coercion[p].random();
-            let hazard = q[pp::LEVERAGE] * pressure[p] * dt;
-            if hazard > 0.0 && coerces(u, hazard) {
-                x[p] *= 1.0 - model.coercion_severity;
-                r[p] -= model.coercion_risk_jump;
-                coerced[p] += 1;
-                for &c in &self.controls[p] {
-                    ws.disruption_left[c] = ws.disruption_left[c].max(self.disruption_steps);
-                }
+    /// Step 2: a fixed number of draws per stream per step. The coercion
+    /// uniforms of step 6 are drawn here too: streams are independent, so
+    /// the order of draws between streams changes nothing.
+    fn draw(&self, ws: &mut Workspace) {
+        let (w, n) = (ws.width, ws.count);
+        let Workspace { lanes, z0, z_bloc, eps, uniform, .. } = ws;
+        for (l, lane) in lanes[..n].iter_mut().enumerate() {
+            let s = &mut lane.streams;
+            let z_global: f64 = StandardNormal.sample(&mut s.global);
+            z0[l] = z_global;
+            for (b, stream) in s.bloc.iter_mut().enumerate() {
+                z_bloc[b * w + l] = StandardNormal.sample(stream);
             }
-        }
-
-        // 7.-8. Attention: scores from the state before either update.
-        let beta = h[hp::RATIONALITY];
-        let (gamma, kappa) = (h[hp::RISK_AVERSION], h[hp::AUTONOMY_WEIGHT]);
-        let (omega, phi) = (h[hp::REASSURANCE], h[hp::ECONOMIC_DIPLOMACY]);
-        for p in 0..n {
-            let q = &partner[p];
-            let log_corridor_cost = self.corridor_of[p].map_or(0.0, |c| {
-                if ws.disruption_left[c] > 0 { ws.log_corridor_disrupted[c] } else { ws.log_corridor_open[c] }
-            });
-            // ln 1 = 0 exactly: skip the logarithm while engagement is at its base.
-            let log_e = if e[p] == 1.0 { 0.0 } else { math::ln(e[p]) };
-            let m =
-                static_m[p] - log_corridor_cost + model.gdp_elasticity * log_y[p] + model.engagement_elasticity * log_e;
-            let sigma = q[pp::VOLATILITY];
-            score_t[p] = a[p] + m + r[p]
-                - gamma * (sigma * sigma + q[pp::LEVERAGE]) * t[p]
-                - 2.0 * kappa * t[p]
-                - q[pp::SANCTIONS_RISK];
-            score_d[p] = b[p] + q[pp::PRIORITY] + omega * pressure[p] + phi * m - 2.0 * kappa * d[p];
-        }
-        softmax(beta, score_t);
-        softmax(beta, score_d);
-        let (eta_t, eta_d) = (ws.eta_t, ws.eta_d);
-        let sigma_t = h[hp::TRADE_VOLATILITY];
-        ws.trade_total *= math::exp((h[hp::TRADE_GROWTH] - 0.5 * sigma_t * sigma_t) * dt + sigma_t * sqrt_dt * z0);
-        let trade_total = ws.trade_total;
-        for p in 0..n {
-            let q = &partner[p];
-            t[p] = (1.0 - eta_t) * t[p] + eta_t * score_t[p];
-            d[p] = (1.0 - eta_d) * d[p] + eta_d * score_d[p];
-            // 9. Engagement, with the new d.
-            let rho = q[pp::RECIPROCITY];
-            let target = (1.0 + rho * (d[p] / d0[p] - 1.0)).max(MIN_ENGAGEMENT);
-            e[p] += self.lambda_e * (target - e[p]);
-            // 10. Trade flows, with the new t. Floored at the smallest
-            // normal double: repeated shocks with no friction could
-            // otherwise underflow every X to 0 and make the shares 0/0.
-            // Changes nothing in any ordinary scenario.
-            let sigma = q[pp::VOLATILITY];
-            let flow = x[p] + self.lambda_x * (t[p] * trade_total - x[p]);
-            x[p] = (flow * math::exp(sigma * sqrt_dt * eps[p] - 0.5 * sigma * sigma * dt)).max(f64::MIN_POSITIVE);
+            for (p, (stream, &bloc)) in s.shock.iter_mut().zip(&self.bloc_of).enumerate() {
+                let z_own: f64 = StandardNormal.sample(stream);
+                eps[p * w + l] = self.w_global * z_global + self.w_bloc * z_bloc[bloc * w + l] + self.w_own * z_own;
+            }
+            for (p, stream) in s.coercion.iter_mut().enumerate() {
+                uniform[p * w + l] = stream.random();
+            }
         }
     }
 
-    /// Write the metrics of the current state into one row of
-    /// [`MetricLayout::len`] values (see [`metrics`]).
-    pub fn record(&self, ws: &mut Workspace, row: &mut [f64]) {
-        let n = self.partners;
-        let total: f64 = ws.x.iter().sum();
+    /// Write the metrics of the current state of every lane in use into
+    /// `rows`: one row of [`MetricLayout::len`] values per lane, lane after
+    /// lane (see [`metrics`]).
+    pub fn record(&self, ws: &mut Workspace, rows: &mut [f64]) {
+        let cells = self.layout.len();
+        assert_eq!(rows.len(), ws.count * cells, "one row per lane in use");
+        for (l, row) in rows.chunks_exact_mut(cells).enumerate() {
+            self.record_lane(ws, l, row);
+        }
+    }
+
+    /// [`Model::record`] for lane `l`.
+    fn record_lane(&self, ws: &mut Workspace, l: usize, row: &mut [f64]) {
+        let (n, w) = (self.partners, ws.width);
+        let at = |p: usize| p * w + l;
+        let total: f64 = (0..n).map(|p| ws.x[at(p)]).sum();
         let inv = 1.0 / total;
         let mut hhi = 0.0;
         let mut coerced_total = 0u64;
         for p in 0..n {
-            let s = ws.x[p] * inv;
-            ws.share[p] = s;
+            let s = ws.x[at(p)] * inv;
+            ws.share[at(p)] = s;
             hhi += s * s;
-            coerced_total += u64::from(ws.coerced[p]);
+            coerced_total += u64::from(ws.coerced[at(p)]);
         }
         row[0] = total;
         row[1] = hhi;
@@ -614,11 +608,13 @@ impl Model {
         let columns: [&[f64]; 6] = [&ws.share, &ws.x, &ws.t, &ws.d, &ws.e, &ws.pressure];
         for (m, values) in columns.iter().enumerate() {
             let start = self.layout.partner_block(m);
-            row[start..start + n].copy_from_slice(values);
+            for p in 0..n {
+                row[start + p] = values[at(p)];
+            }
         }
         let start = self.layout.partner_block(PARTNER_METRICS.len() - 1);
         for p in 0..n {
-            row[start + p] = f64::from(ws.coerced[p]);
+            row[start + p] = f64::from(ws.coerced[at(p)]);
         }
         let groups = self.layout.groups;
         let (gs, ga) = (self.layout.group_block(0), self.layout.group_block(1));
@@ -628,12 +624,193 @@ impl Model {
         for (g, members) in self.members.iter().enumerate() {
             let (mut share, mut attention) = (0.0, 0.0);
             for &p in members {
-                share += ws.share[p];
-                attention += ws.d[p];
+                share += ws.share[at(p)];
+                attention += ws.d[at(p)];
             }
             row[gs + g] = share;
             row[ga + g] = attention;
         }
+    }
+}
+
+/// Steps 3-6: economies, perceived returns, pressure, coercion. Compiled
+/// for several instruction sets, the best chosen at run time (see
+/// [`math`]: the same bits on each).
+#[multiversion::multiversion(targets = "simd")]
+fn economies_and_coercion(model: &Model, ws: &mut Workspace) {
+    let (w, n, np) = (ws.width, ws.count, model.partners);
+    let (dt, sqrt_dt) = (model.dt, model.sqrt_dt);
+    let constants = &model.scenario.model;
+    // 6. (first half) Disruptions age before this step's coercion.
+    for c in 0..model.scenario.corridors.len() {
+        for left in lanes_mut(&mut ws.disruption_left, c, w, n) {
+            *left = left.saturating_sub(1);
+        }
+    }
+    let Workspace { t, d, r, log_y, x, pressure, coerced, eps, uniform, partner_params, disruption_left, .. } = ws;
+    for p in 0..np {
+        let q = |k: usize| lanes(partner_params, k * np + p, w, n);
+        let (gdp_volatility, gdp_growth, volatility) = (q(pp::GDP_VOLATILITY), q(pp::GDP_GROWTH), q(pp::VOLATILITY));
+        let (assertiveness, leverage) = (q(pp::ASSERTIVENESS), q(pp::LEVERAGE));
+        let shock = lanes(eps, p, w, n);
+        // 3. Economies (in log space).
+        for (l, log_y) in lanes_mut(log_y, p, w, n).iter_mut().enumerate() {
+            let sigma_y = gdp_volatility[l];
+            *log_y += (gdp_growth[l] - 0.5 * sigma_y * sigma_y) * dt + sigma_y * sqrt_dt * shock[l];
+        }
+        // 4. Perceived returns.
+        for (l, r) in lanes_mut(r, p, w, n).iter_mut().enumerate() {
+            *r = (1.0 - model.lambda_r) * *r + model.lambda_r * volatility[l] * shock[l];
+        }
+        // 5. Pressure (reads t and d before this step's updates; steps
+        // 3-6 of one partner touch nothing another partner's read).
+        let d_p = lanes(d, p, w, n);
+        for (l, pi) in lanes_mut(pressure, p, w, n).iter_mut().enumerate() {
+            let shortfall = (1.0 - d_p[l] / model.d0[p]).max(0.0);
+            let rivalry: f64 = model.rivals_of[p].iter().map(|&q| (t[q * w + l] / model.s0[q] - 1.0).max(0.0)).sum();
+            *pi = (*pi + dt * (assertiveness[l] * (shortfall + rivalry) - constants.pressure_decay * *pi)).max(0.0);
+        }
+        // 6. Coercion: one uniform per partner per step (drawn in step 2).
+        for l in 0..n {
+            let hazard = leverage[l] * pressure[p * w + l] * dt;
+            if hazard > 0.0 && coerces(uniform[p * w + l], hazard) {
+                x[p * w + l] *= 1.0 - constants.coercion_severity;
+                r[p * w + l] -= constants.coercion_risk_jump;
+                coerced[p * w + l] += 1;
+                for &c in &model.controls[p] {
+                    let left = &mut disruption_left[c * w + l];
+                    *left = (*left).max(model.disruption_steps);
+                }
+            }
+        }
+    }
+}
+
+/// Steps 7-10: attention (scores from the state before either update),
+/// engagement, trade flows. Compiled for several instruction sets, as
+/// [`economies_and_coercion`].
+#[multiversion::multiversion(targets = "simd")]
+fn attention_and_flows(model: &Model, ws: &mut Workspace) {
+    let (w, n, np) = (ws.width, ws.count, model.partners);
+    let (dt, sqrt_dt) = (model.dt, model.sqrt_dt);
+    let constants = &model.scenario.model;
+    let Workspace {
+        t,
+        d,
+        r,
+        log_y,
+        x,
+        e,
+        pressure,
+        eps,
+        z0,
+        score_t,
+        score_d,
+        lane_max,
+        lane_sum,
+        partner_params,
+        hedger_params,
+        static_m,
+        log_corridor_open,
+        log_corridor_disrupted,
+        disruption_left,
+        trade_total,
+        eta_t,
+        eta_d,
+        ..
+    } = ws;
+    let h = |k: usize| lanes(hedger_params, k, w, n);
+    let (beta, gamma, kappa) = (h(hp::RATIONALITY), h(hp::RISK_AVERSION), h(hp::AUTONOMY_WEIGHT));
+    let (omega, phi) = (h(hp::REASSURANCE), h(hp::ECONOMIC_DIPLOMACY));
+    // 7.-8. Scores.
+    for p in 0..np {
+        let q = |k: usize| lanes(partner_params, k * np + p, w, n);
+        let (volatility, leverage) = (q(pp::VOLATILITY), q(pp::LEVERAGE));
+        let (sanctions, priority) = (q(pp::SANCTIONS_RISK), q(pp::PRIORITY));
+        let (t_p, d_p, r_p, e_p) = (lanes(t, p, w, n), lanes(d, p, w, n), lanes(r, p, w, n), lanes(e, p, w, n));
+        let (log_y_p, pressure_p, static_m_p) =
+            (lanes(log_y, p, w, n), lanes(pressure, p, w, n), lanes(static_m, p, w, n));
+        let (score_t_p, score_d_p) = (&mut score_t[p * w..p * w + n], &mut score_d[p * w..p * w + n]);
+        // ln e for every lane at once; ln 1 = +0 exactly (libm's shortcut
+        // and the branch-free form agree), so lanes whose engagement is at
+        // its base need no exception.
+        let log_e = &mut lane_sum[..n];
+        log_e.copy_from_slice(e_p);
+        math::ln_in_place(log_e);
+        for l in 0..n {
+            let log_corridor_cost = model.corridor_of[p].map_or(0.0, |c| {
+                let i = c * w + l;
+                if disruption_left[i] > 0 { log_corridor_disrupted[i] } else { log_corridor_open[i] }
+            });
+            let m = static_m_p[l] - log_corridor_cost
+                + constants.gdp_elasticity * log_y_p[l]
+                + constants.engagement_elasticity * log_e[l];
+            let sigma = volatility[l];
+            score_t_p[l] = model.a[p] + m + r_p[l]
+                - gamma[l] * (sigma * sigma + leverage[l]) * t_p[l]
+                - 2.0 * kappa[l] * t_p[l]
+                - sanctions[l];
+            score_d_p[l] = model.b[p] + priority[l] + omega[l] * pressure_p[l] + phi[l] * m - 2.0 * kappa[l] * d_p[l];
+        }
+    }
+    softmax(beta, &mut score_t[..np * w], w, lane_max, lane_sum);
+    softmax(beta, &mut score_d[..np * w], w, lane_max, lane_sum);
+    let (sigma_t, growth) = (h(hp::TRADE_VOLATILITY), h(hp::TRADE_GROWTH));
+    let growth_factor = &mut lane_max[..n];
+    for (l, g) in growth_factor.iter_mut().enumerate() {
+        let sigma_t = sigma_t[l];
+        *g = (growth[l] - 0.5 * sigma_t * sigma_t) * dt + sigma_t * sqrt_dt * z0[l];
+    }
+    math::exp_in_place(growth_factor);
+    for (total, &g) in trade_total[..n].iter_mut().zip(&*growth_factor) {
+        *total *= g;
+    }
+    for p in 0..np {
+        let q = |k: usize| lanes(partner_params, k * np + p, w, n);
+        let (reciprocity, volatility) = (q(pp::RECIPROCITY), q(pp::VOLATILITY));
+        let (score_t_p, score_d_p, shock) = (lanes(score_t, p, w, n), lanes(score_d, p, w, n), lanes(eps, p, w, n));
+        let d0 = model.d0[p];
+        for (l, t) in lanes_mut(t, p, w, n).iter_mut().enumerate() {
+            *t = (1.0 - eta_t[l]) * *t + eta_t[l] * score_t_p[l];
+        }
+        for (l, d) in lanes_mut(d, p, w, n).iter_mut().enumerate() {
+            *d = (1.0 - eta_d[l]) * *d + eta_d[l] * score_d_p[l];
+        }
+        // 9. Engagement, with the new d.
+        let d_p = lanes(d, p, w, n);
+        for (l, e) in lanes_mut(e, p, w, n).iter_mut().enumerate() {
+            let target = (1.0 + reciprocity[l] * (d_p[l] / d0 - 1.0)).max(MIN_ENGAGEMENT);
+            *e += model.lambda_e * (target - *e);
+        }
+        // 10. Trade flows, with the new t. Floored at the smallest
+        // normal double: repeated shocks with no friction could
+        // otherwise underflow every X to 0 and make the shares 0/0.
+        // Changes nothing in any ordinary scenario.
+        let noise = &mut lane_max[..n];
+        for (l, z) in noise.iter_mut().enumerate() {
+            let sigma = volatility[l];
+            *z = sigma * sqrt_dt * shock[l] - 0.5 * sigma * sigma * dt;
+        }
+        math::exp_in_place(noise);
+        let t_p = lanes(t, p, w, n);
+        for (l, x) in lanes_mut(x, p, w, n).iter_mut().enumerate() {
+            let flow = *x + model.lambda_x * (t_p[l] * trade_total[l] - *x);
+            *x = (flow * noise[l]).max(f64::MIN_POSITIVE);
+        }
+    }
+}
+
+/// A shock at an event's onset, in lane `l`.
+fn apply_shock(event: &CompiledEvent, x: &mut [f64], log_y: &mut [f64], trade_total: &mut f64, w: usize, l: usize) {
+    match &event.target {
+        Target::Partners(ids) => {
+            for &p in ids {
+                x[p * w + l] *= event.shock.trade;
+                log_y[p * w + l] += math::ln(event.shock.gdp);
+            }
+        }
+        Target::Hedger => *trade_total *= event.shock.trade_total,
+        Target::Corridor(_) => {}
     }
 }
 
@@ -671,7 +848,8 @@ mod tests {
     #[test]
     fn softmax_is_a_probability_vector() {
         let mut v = vec![1000.0, 999.0, -5.0];
-        softmax(2.0, &mut v);
+        let (mut max, mut sum) = ([0.0], [0.0]);
+        softmax(&[2.0], &mut v, 1, &mut max, &mut sum);
         assert!((v.iter().sum::<f64>() - 1.0).abs() < 1e-15);
         assert!(v.iter().all(|x| x.is_finite() && *x >= 0.0));
     }
