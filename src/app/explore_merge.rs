@@ -29,12 +29,11 @@ use serde::{Deserialize, Serialize};
 use super::explore::{MAX_POINTS, MAX_RUNS_PER_POINT, Prepared, Timing, finish_result, point_range, prepare_bytes};
 use super::explore_resume::{self, MEANS_BIN, POINTS_PART, decode_means, means_len};
 use super::merge::{
-    MAX_MANIFEST_BYTES, check_copy, check_file, claim_empty, coverage_problems, differences, file_sha256, invalid,
-    read_all,
+    check_copy, check_file, claim_empty, coverage_problems, differences, file_sha256, invalid, read_all, read_bounded,
 };
 use super::{AppError, io_err, sha256_hex};
 use crate::cli::MergeArgs;
-use crate::output::atomic::{open_nofollow, write_file};
+use crate::output::atomic::write_file;
 use crate::output::manifest::{FORMAT_VERSION, ShardInfo};
 use crate::scenario::diagnostics::escape;
 
@@ -139,23 +138,6 @@ pub fn is_explore_shard(dir: &Path) -> bool {
         .ok()
         .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
         .is_some_and(|v| v["kind"] == SHARD_KIND)
-}
-
-/// A regular file of at most [`MAX_MANIFEST_BYTES`], read without
-/// following a link.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let file = open_nofollow(path, fs::OpenOptions::new().read(true)).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(format!("{} bytes, more than a manifest can be", meta.len()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-    Ok(bytes)
 }
 
 /// A checked explore shard.

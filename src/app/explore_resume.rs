@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::explore::{Prepared, point_range};
-use super::run::{CheckpointMeta, read_own, seal, unseal};
+use super::run::{CheckpointMeta, START_OVER, read_own, refuse_changes, saved_settings, seal, unseal};
 use super::{AppError, claim_error, io_err, sha256_hex};
 use crate::output::atomic::{Claim, write_file};
 use crate::output::manifest::{FORMAT_VERSION, ShardInfo};
@@ -161,38 +161,13 @@ pub(super) fn prepare_dir(
 /// The checkpointed points of an interrupted explore; none if it stopped
 /// before its first checkpoint (then it starts over in place).
 fn resume_state(partial: &Path, meta: &ExploreCheckpoint, outcomes: usize) -> Result<Resumed, AppError> {
-    let meta_path = partial.join(CHECKPOINT_JSON);
-    let text = read_own(&meta_path).map_err(|_| {
-        AppError::Invalid(format!(
-            "--resume: no interrupted explore to resume ({} not found); run without --resume",
-            meta_path.display()
-        ))
-    })?;
-    let start_over = "run without --resume to start over";
-    let saved: ExploreCheckpoint = serde_json::from_slice(&text).map_err(|e| {
-        AppError::Invalid(format!("--resume: {} is unreadable ({e}); {start_over}", meta_path.display()))
-    })?;
-    if saved.kind != KIND {
-        return Err(AppError::Invalid(format!(
-            "--resume: {} holds an interrupted `hedgesim run`, not an explore; resume it with `hedgesim run \
-             --resume`, or {start_over} (its checkpoint is discarded)",
-            partial.display()
-        )));
-    }
-    let differs = setting_changes(&saved, meta);
-    if !differs.is_empty() {
-        return Err(AppError::Invalid(format!(
-            "--resume: the interrupted explore in {} was made with different settings: {}. \
-             Resume with the old settings, or {start_over}",
-            partial.display(),
-            differs.join("; ")
-        )));
-    }
+    let saved: ExploreCheckpoint = saved_settings(partial, KIND)?;
+    refuse_changes(partial, KIND, &setting_changes(&saved, meta))?;
     if !partial.join(CHECKPOINT_BIN).exists() {
         return Ok(Resumed::fresh(outcomes));
     }
     let unreadable = |e: String| {
-        AppError::Invalid(format!("--resume: cannot read the checkpoint in {}: {e}; {start_over}", partial.display()))
+        AppError::Invalid(format!("--resume: cannot read the checkpoint in {}: {e}; {START_OVER}", partial.display()))
     };
     let (done, points_len) = read_checkpoint(partial).map_err(unreadable)?;
     let range = point_range(usize::try_from(meta.points).unwrap_or(usize::MAX), meta.batch.shard);

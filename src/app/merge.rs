@@ -25,7 +25,7 @@ use super::{AppError, Claimed, check_out, claim_out, io_err};
 use crate::cli::MergeArgs;
 use crate::engine::{BatchState, CHUNK_SIZE, chunk_count, shard_chunks};
 use crate::model::{Model, Posture};
-use crate::output::atomic::Claim;
+use crate::output::atomic::{Claim, open_nofollow};
 use crate::output::manifest::{FORMAT_VERSION, Manifest, SHARD_FILES_VERSION, ShardFiles};
 use crate::scenario::diagnostics::escape;
 use crate::scenario::parse_scenario;
@@ -77,6 +77,23 @@ fn is_working_dir(dir: &Path) -> bool {
     (name.starts_with('.') && name.ends_with(".partial")) || dir.join("checkpoint.json").is_file()
 }
 
+/// A regular file of at most [`MAX_MANIFEST_BYTES`], read without
+/// following a link.
+pub(super) fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = open_nofollow(path, fs::OpenOptions::new().read(true)).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(format!("{} bytes, more than a manifest can be", meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 /// Read a shard's manifest, bounded in size and in its counts.
 fn read_manifest(dir: &Path, d: &str) -> Result<Manifest, String> {
     let path = dir.join("manifest.json");
@@ -86,13 +103,10 @@ fn read_manifest(dir: &Path, d: &str) -> Result<Manifest, String> {
              `hedgesim run ... --shard K/N --out DIR --resume` and merge DIR"
         ));
     }
-    let size = fs::metadata(&path)
-        .map_err(|_| format!("{d}: no manifest.json; is this a directory written by `hedgesim run --shard K/N`?"))?
-        .len();
-    if size > MAX_MANIFEST_BYTES {
-        return Err(format!("{d}: manifest.json is {size} bytes, more than a manifest can be; run the shard again"));
+    if fs::symlink_metadata(&path).is_err() {
+        return Err(format!("{d}: no manifest.json; is this a directory written by `hedgesim run --shard K/N`?"));
     }
-    let text = fs::read(&path).map_err(|e| format!("{d}: cannot read manifest.json: {e}"))?;
+    let text = read_bounded(&path).map_err(|e| format!("{d}: cannot read manifest.json: {e}; run the shard again"))?;
     let m: Manifest = serde_json::from_slice(&text).map_err(|e| format!("{d}: manifest.json is unreadable: {e}"))?;
     let Some(info) = m.shard else {
         return Err(format!("{d}: not a shard directory (it is a complete result; nothing to merge)"));

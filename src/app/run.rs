@@ -447,35 +447,8 @@ fn read_checkpoint(dir: &Path) -> Result<(BatchState, u64), String> {
 /// The checkpointed state of an interrupted run; `None` if it stopped
 /// before its first checkpoint (then it starts over in place).
 fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchState, u64)>, AppError> {
-    let meta_path = partial.join("checkpoint.json");
-    let text = read_own(&meta_path).map_err(|_| {
-        AppError::Invalid(format!(
-            "--resume: no interrupted run to resume ({} not found); run without --resume",
-            meta_path.display()
-        ))
-    })?;
-    if super::explore_resume::is_explore_work(partial) {
-        return Err(AppError::Invalid(format!(
-            "--resume: {} holds an interrupted `hedgesim explore`, not a run; resume it with `hedgesim explore \
-             --resume`, or run without --resume to start over (its checkpoint is discarded)",
-            partial.display()
-        )));
-    }
-    let saved: CheckpointMeta = serde_json::from_slice(&text).map_err(|e| {
-        AppError::Invalid(format!(
-            "--resume: {} is unreadable ({e}); run without --resume to start over",
-            meta_path.display()
-        ))
-    })?;
-    let differs = setting_changes(&saved, meta);
-    if !differs.is_empty() {
-        return Err(AppError::Invalid(format!(
-            "--resume: the interrupted run in {} was made with different settings: {}. \
-             Resume with the old settings, or run without --resume to start over",
-            partial.display(),
-            differs.join("; ")
-        )));
-    }
+    let saved: CheckpointMeta = saved_settings(partial, "run")?;
+    refuse_changes(partial, "run", &setting_changes(&saved, meta))?;
     if !partial.join("checkpoint.bin").exists() {
         return Ok(None);
     }
@@ -486,6 +459,51 @@ fn resume_state(partial: &Path, meta: &CheckpointMeta) -> Result<Option<(BatchSt
             partial.display()
         ))),
     }
+}
+
+/// What the interrupted `command` (`run` or `explore`) in `partial` recorded
+/// in its `checkpoint.json`. Refused, saying what to do, if the file is
+/// missing or unreadable, or if the other command wrote it (an explore's
+/// has `kind = "explore"`, a run's no kind).
+pub(super) fn saved_settings<T: serde::de::DeserializeOwned>(partial: &Path, command: &str) -> Result<T, AppError> {
+    let meta_path = partial.join("checkpoint.json");
+    let text = read_own(&meta_path).map_err(|_| {
+        AppError::Invalid(format!(
+            "--resume: no interrupted {command} to resume ({} not found); run without --resume",
+            meta_path.display()
+        ))
+    })?;
+    let unreadable = |e: serde_json::Error| {
+        AppError::Invalid(format!("--resume: {} is unreadable ({e}); {START_OVER}", meta_path.display()))
+    };
+    let value: serde_json::Value = serde_json::from_slice(&text).map_err(unreadable)?;
+    let written_by = if value["kind"] == "explore" { "explore" } else { "run" };
+    if written_by != command {
+        return Err(AppError::Invalid(format!(
+            "--resume: {} holds an interrupted `hedgesim {written_by}`, not {}; resume it with `hedgesim \
+             {written_by} --resume`, or {START_OVER} (its checkpoint is discarded)",
+            partial.display(),
+            if command == "run" { "a run" } else { "an explore" }
+        )));
+    }
+    serde_json::from_value(value).map_err(unreadable)
+}
+
+/// What a refused `--resume` tells the user to do instead.
+pub(super) const START_OVER: &str = "run without --resume to start over";
+
+/// Refuse to resume the interrupted `command` in `partial` if any setting
+/// `differs` (each as `name old -> new`).
+pub(super) fn refuse_changes(partial: &Path, command: &str, differs: &[String]) -> Result<(), AppError> {
+    if differs.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Invalid(format!(
+        "--resume: the interrupted {command} in {} was made with different settings: {}. \
+         Resume with the old settings, or {START_OVER}",
+        partial.display(),
+        differs.join("; ")
+    )))
 }
 
 /// Each setting that differs between a checkpoint and this command, as
