@@ -5,10 +5,15 @@ column is read with the wrong type (docs/outputs.md, "Numbers").
 
     scripts/check-readers.py RESULT_DIR...
 
-Expected types, by column name: whole numbers for `step`, `n`, `run`,
-`count`, `still_hedging` and `onsets.*`; text for `metric`, `subject`,
-`posture` and `first_exit_posture`; a boolean for `returned_to_hedging`;
-a float for every other column. A text column that is empty in every row
+RESULT_DIR may be a `run` result or an `explore` result. Expected types,
+by column name: whole numbers for `step`, `n`, `run`, `count`,
+`still_hedging` and `onsets.*`; text for `metric`, `subject`, `posture`
+and `first_exit_posture`; a boolean for `returned_to_hedging`; a float for
+every other column. In explore's tables also whole numbers for `point`,
+`year`, `cases` and `restricted`, text for `outcome`, `parameter` and
+`phase`, booleans for `chosen` and `is_restricted`. Every reader must also
+read the column names exactly as the header spells them (a quoted header
+such as `"event.""X"".a"` is read back with its quotes by some readers). A text column that is empty in every row
 may be read as anything (no reader can type an empty column). Exit code 0
 if every reader reads every column as expected, 1 otherwise, 2 on usage
 errors.
@@ -21,18 +26,26 @@ import duckdb
 import pandas as pd
 import polars as pl
 
-TABLES = ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv", "trajectories.csv"]
+import csv
+
+RUN_TABLES = ["summary.csv", "outcomes.csv", "runs.csv", "survival.csv", "trajectories.csv"]
+EXPLORE_TABLES = ["design.csv", "points.csv", "sensitivity.csv", "discovery.csv"]
+TABLES = RUN_TABLES + EXPLORE_TABLES
 WHOLE = {"step", "n", "run", "count", "still_hedging"}
 TEXT = {"metric", "subject", "posture", "first_exit_posture"}
 BOOL = {"returned_to_hedging"}
+EXPLORE_WHOLE = {"point", "year", "cases", "restricted"}
+EXPLORE_TEXT = {"outcome", "parameter", "phase"}
+EXPLORE_BOOL = {"chosen", "is_restricted"}
 
 
-def expected(column: str) -> str:
-    if column in WHOLE or column.startswith("onsets."):
+def expected(column: str, table: str = "") -> str:
+    explore = table in EXPLORE_TABLES
+    if column in WHOLE or column.startswith("onsets.") or (explore and column in EXPLORE_WHOLE):
         return "int"
-    if column in TEXT:
+    if column in TEXT or (explore and column in EXPLORE_TEXT):
         return "text"
-    if column in BOOL:
+    if column in BOOL or (explore and column in EXPLORE_BOOL):
         return "bool"
     return "float"
 
@@ -79,14 +92,19 @@ def check(path: Path) -> list[str]:
         "pandas": lambda: {c: kind_pandas(t) for c, t in pd.read_csv(path).dtypes.items()},
     }
     empty = {c for c, s in pd.read_csv(path, dtype=str, keep_default_na=False).items() if (s == "").all()}
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
     for reader, read in readers.items():
         try:
             kinds = read()
         except Exception as e:  # noqa: BLE001 - any reader failure is a finding
             problems.append(f"{path}: {reader} cannot read it: {e}")
             continue
+        if list(kinds) != header:
+            problems.append(f"{path}: {reader} reads the column names {list(kinds)}, the header spells {header}")
+            continue
         for column, kind in kinds.items():
-            want = expected(column)
+            want = expected(column, path.name)
             if kind != want and not (want == "text" and column in empty):
                 problems.append(f"{path}: {reader} reads column `{column}` as {kind}, expected {want}")
     return problems

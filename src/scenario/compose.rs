@@ -59,13 +59,16 @@ pub struct ParamPath {
 }
 
 impl ParamPath {
-    /// Parse a dotted path; segments may be quoted (`event."oil price crash".hazard`).
+    /// Parse a dotted path; segments may be quoted with double or single
+    /// quotes (`event."oil price crash".hazard`, `event.'oil price crash'.hazard`).
     pub fn parse(text: &str) -> Result<ParamPath, String> {
         let mut segments = Vec::new();
         let mut rest = text.trim();
         loop {
-            let (segment, after) = if let Some(quoted) = rest.strip_prefix('"') {
-                let end = quoted.find('"').ok_or_else(|| format!("`{text}`: unclosed quote"))?;
+            let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''));
+            let (segment, after) = if let Some(q) = quote {
+                let quoted = &rest[1..];
+                let end = quoted.find(q).ok_or_else(|| format!("`{text}`: unclosed quote"))?;
                 (quoted[..end].to_string(), &quoted[end + 1..])
             } else {
                 let end = rest.find('.').unwrap_or(rest.len());
@@ -95,8 +98,16 @@ impl std::fmt::Display for ParamPath {
             if i > 0 {
                 f.write_str(".")?;
             }
+            // Single quotes where the name allows: a CSV header then needs no
+            // quoting, which not every reader undoes (polars keeps `""`).
             let bare = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'));
-            if bare { f.write_str(s)? } else { write!(f, "\"{}\"", s.replace('"', "'"))? }
+            if bare {
+                f.write_str(s)?
+            } else if !s.contains('\'') {
+                write!(f, "'{s}'")?
+            } else {
+                write!(f, "\"{}\"", s.replace('"', "'"))?
+            }
         }
         Ok(())
     }
@@ -142,13 +153,14 @@ impl Override {
     }
 }
 
-/// The `=` that ends the path: the first one outside quotes.
+/// The `=` that ends the path: the first one outside quotes (double or single).
 fn split_assignment(arg: &str) -> Option<usize> {
-    let mut quoted = false;
+    let mut open: Option<char> = None;
     for (i, c) in arg.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '=' if !quoted => return Some(i),
+        match (open, c) {
+            (None, '"' | '\'') => open = Some(c),
+            (Some(q), _) if c == q => open = None,
+            (None, '=') => return Some(i),
             _ => {}
         }
     }
@@ -659,7 +671,13 @@ mod tests {
     fn parameter_paths_parse_with_quotes() {
         let p = ParamPath::parse("event.\"oil price crash\".hazard").unwrap();
         assert_eq!(p.segments, ["event", "oil price crash", "hazard"]);
-        assert_eq!(p.to_string(), "event.\"oil price crash\".hazard");
+        assert_eq!(p.to_string(), "event.'oil price crash'.hazard");
+        assert_eq!(ParamPath::parse("event.'oil price crash'.hazard").unwrap(), p);
+        let both = ParamPath::parse("event.\"Xi's visit\".hazard").unwrap();
+        assert_eq!(both.to_string(), "event.\"Xi's visit\".hazard");
+        assert_eq!(ParamPath::parse(&both.to_string()).unwrap(), both);
+        let o = Override::parse_arg("event.'a=b'.hazard=0.2").unwrap();
+        assert_eq!((o.path.segments[1].as_str(), o.value.as_str()), ("a=b", "0.2"));
         assert!(ParamPath::parse("model").is_err());
         assert!(ParamPath::parse("model..x").is_err());
         let o = Override::parse_arg("event.\"a=b\".hazard=0.2").unwrap();
