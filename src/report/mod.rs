@@ -16,6 +16,7 @@ pub mod svg;
 
 use serde::Serialize;
 
+use crate::model::metrics::is_count;
 use crate::output::manifest::Manifest;
 use crate::scenario::{Scenario, Timing};
 use charts::{BandLine, FanSpec, IntervalRow, Stacked, cell, slug};
@@ -564,10 +565,6 @@ pub struct CompareInputs<'a> {
 
 fn is_share(metric: &str) -> bool {
     matches!(metric, "trade_share" | "group_share" | "hhi" | "strategic_space")
-}
-
-fn is_count(metric: &str) -> bool {
-    matches!(metric, "coercion_events" | "coercion_events_total")
 }
 
 /// How far a difference stands out: |Hedges' g|, else |diff| over the CI half-width.
