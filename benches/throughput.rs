@@ -135,7 +135,8 @@ fn statistics_folds(c: &mut Criterion) {
             moments.add_runs(LANE_RUNS);
         })
     });
-    let mut tallies = TallySet::new(model.trajectory_len());
+    let (frames, _, _) = hedgesim::engine::pilot(&model, 10_000, false);
+    let mut tallies = TallySet::new(&frames);
     group.bench_function("fold_tallies_64_runs", |b| {
         b.iter(|| each_step(&mut |k, rows| tallies.add_columns(k * cells, rows, LANE_RUNS)))
     });

@@ -1,7 +1,8 @@
 //! Golden numbers: tiny.toml, 300 runs, seed 7, exact values.
 //!
 //! These numbers were captured once from engine 0.1.0 (0.2.0 moved the last
-//! digit of one of them: see CHANGELOG.md) and are part of the
+//! digit of one of them; the quantiles accurate in rank of issue 12 changed
+//! the two quantiles: see CHANGELOG.md) and are part of the
 //! reproducibility promise (same scenario + seed -> same bytes, on any
 //! machine and thread count). If this test fails, simulated results have
 //! changed: that is allowed only on purpose, and the change must be recorded
@@ -51,7 +52,7 @@ fn horizon_values_are_unchanged() {
     assert_eq!(share_ru("n"), "300");
     assert_eq!(share_ru("mean"), "0.2889237403870325");
     assert_eq!(share_ru("sd"), "0.028889099453561242");
-    assert_eq!(share_ru("p50"), "0.28662109375");
+    assert_eq!(share_ru("p50"), "0.2862493015193706");
     let hhi = cell(&summary, 12, "hhi", "");
     assert_eq!(hhi("mean"), "0.34394010042007195");
     assert_eq!(hhi("min"), "0.33349732558346007");
@@ -59,7 +60,7 @@ fn horizon_values_are_unchanged() {
     assert_eq!(cell(&summary, 12, "trade_total_usd_bn", "")("mean"), "105.43901845852552");
     assert_eq!(cell(&summary, 12, "coercion_events_total", "")("mean"), "0.009999999999999997");
     assert_eq!(cell(&summary, 12, "diplomatic_attention", "CN")("mean"), "0.40101356423075296");
-    assert_eq!(cell(&summary, 12, "group_share", "great_power")("p95"), "0.7392578125");
+    assert_eq!(cell(&summary, 12, "group_share", "great_power")("p95"), "0.7392699298553242");
 }
 
 #[test]

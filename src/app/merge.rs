@@ -263,13 +263,30 @@ pub(super) fn coverage_problems(indices: &[(u64, &Path)], count: u64) -> Vec<Str
     problems
 }
 
-/// Check every decoded state against the shape the scenario implies.
+/// Check every decoded state against the shape the scenario implies, and
+/// that all carry the same quantile frames (the pilot's, which every shard
+/// of one batch computes identically).
 fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
     let s = &model.scenario;
     let postures = Posture::count(s.partners.len());
-    shards
+    let frames_differ = shards
         .iter()
-        .filter_map(|shard| {
+        .skip(1)
+        .filter(|shard| !shard.state.sketches.same_frames(&shards[0].state.sketches))
+        .map(|shard| {
+            format!(
+                "{}: its quantile frames differ from those of {} (shards of one batch draw them from the same pilot): \
+             the shards were run by different hedgesim versions, or a state.bin was replaced; run the shard again",
+                escape(&shard.dir.display().to_string()),
+                escape(&shards[0].dir.display().to_string())
+            )
+        });
+    let unframed = shards.iter().filter(|shard| !shard.state.framed).map(|shard| {
+        format!("{}: state.bin has no quantile frames; run the shard again", escape(&shard.dir.display().to_string()))
+    });
+    unframed
+        .chain(frames_differ)
+        .chain(shards.iter().filter_map(|shard| {
             let info = shard.manifest.shard?;
             let chunks = shard_chunks(s.runs, info.index, info.count);
             shard.state.check_shape(s.runs, &chunks, crate::engine::timeline::stats_len(model), postures).err().map(
@@ -282,7 +299,7 @@ fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
                     )
                 },
             )
-        })
+        }))
         .collect()
 }
 

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::stats::moments::MomentBlock;
-use crate::stats::sketch::TallySet;
+use crate::stats::sketch::{Frame, TallySet};
 pub use state::BatchState;
 use timeline::{PathCounts, Plan, RunTrack};
 
@@ -105,16 +105,26 @@ pub struct Hooks<'a> {
     pub on_checkpoint: &'a mut dyn FnMut(&BatchState) -> std::io::Result<()>,
 }
 
+/// Where [`simulate_chunk`] puts the values of the written steps for the
+/// quantiles.
+pub enum QuantileSink<'a> {
+    /// Count them in a worker's tallies.
+    Tally(&'a mut TallySet),
+    /// Keep them, cell after cell (`cells x runs of the chunk`): the pilot,
+    /// from which the quantile frames are drawn before anything is counted.
+    Keep(&'a mut [f64]),
+}
+
 /// Simulate one chunk: its runs [`LANE_RUNS`] at a time, step by step,
-/// folded into moments and quantile counts (the worker's own tallies) at
-/// the written steps of [`Plan`], and into posture and path counts.
+/// folded into moments and quantile counts (or kept: see [`QuantileSink`])
+/// at the written steps of [`Plan`], and into posture and path counts.
 pub fn simulate_chunk(
     model: &Model,
     chunk: u64,
     runs_total: u64,
     runs_table: bool,
     scratch: &mut Scratch,
-    tallies: &mut TallySet,
+    mut quantiles: QuantileSink<'_>,
 ) -> ChunkOutput {
     let cells = model.layout.len();
     let partners = model.scenario.partners.len();
@@ -144,7 +154,19 @@ pub fn simulate_chunk(
             }
             if let Some(w) = written {
                 moments.add_columns(w * cells, rows, &weights);
-                tallies.add_columns(w * cells, rows, count);
+                match &mut quantiles {
+                    QuantileSink::Tally(tallies) => tallies.add_columns(w * cells, rows, count),
+                    QuantileSink::Keep(kept) => {
+                        let (per_cell, at) = (runs.end - runs.start, first - runs.start);
+                        for (c, column) in
+                            kept.chunks_exact_mut(per_cell as usize).skip(w * cells).take(cells).enumerate()
+                        {
+                            for lane in 0..count {
+                                column[at as usize + lane] = rows[lane * cells + c];
+                            }
+                        }
+                    }
+                }
             }
         }
         moments.add_runs(count);
@@ -191,11 +213,29 @@ pub fn run_batch(
 ) -> Result<BatchState, EngineError> {
     let threads = pool.current_num_threads().max(1);
     let mut window = threads as u64 * 2;
+    let runs_total = state.runs;
+    // A new batch first draws its quantile frames from the pilot (chunk 0);
+    // a resumed state carries them. The pilot's own output is the batch's
+    // chunk 0 when the batch has it, so it is simulated once.
+    let mut pilot_out = None;
+    if !state.framed {
+        let keep = state.next_chunk == 0 && state.chunks.contains(&0);
+        let (frames, values, out) = pool.install(|| pilot(model, runs_total, runs_table && keep));
+        state.sketches = crate::stats::sketch::SketchSet::with_frames(frames);
+        state.framed = true;
+        if keep {
+            // Counted now, folded into the state with chunk 0's moments.
+            let mut tallies = TallySet::for_sketches(&state.sketches);
+            tallies.add_cell_major(&values, chunk_runs(0, runs_total).count());
+            (hooks.progress)(out.moments.n);
+            pilot_out = Some((out, tallies));
+        }
+    }
     // One slot per worker thread, kept for the whole batch: its quantile
     // tallies and its scratch space (workspaces and step rows), so nothing
     // is re-allocated per window.
     let slots: Vec<Mutex<(TallySet, Scratch)>> =
-        (0..threads).map(|_| Mutex::new((TallySet::new(timeline::stats_len(model)), Scratch::new(model)))).collect();
+        (0..threads).map(|_| Mutex::new((TallySet::for_sketches(&state.sketches), Scratch::new(model)))).collect();
     // Worker tallies hold exactly the runs of the windows folded since the
     // last flush, so after a flush the state is consistent.
     let flush = |state: &mut BatchState| {
@@ -205,7 +245,6 @@ pub fn run_batch(
             s.0.clear();
         }
     };
-    let runs_total = state.runs;
     while state.next_chunk < state.chunks.end {
         if hooks.cancel.load(Ordering::Relaxed) {
             // Between windows everything computed is folded: save it.
@@ -214,20 +253,25 @@ pub fn run_batch(
             return Err(EngineError::Cancelled);
         }
         let started = std::time::Instant::now();
-        let batch: Vec<u64> = (state.next_chunk..(state.next_chunk + window).min(state.chunks.end)).collect();
-        let outputs: Vec<ChunkOutput> = pool.install(|| {
+        let first = state.next_chunk + u64::from(pilot_out.is_some());
+        let batch: Vec<u64> = (first..(state.next_chunk + window).min(state.chunks.end)).collect();
+        let computed: Vec<ChunkOutput> = pool.install(|| {
             batch
                 .par_iter()
                 .map(|&chunk| {
                     let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
                     let mut guard = slots[slot].lock().unwrap_or_else(|e| e.into_inner());
                     let (tallies, scratch) = &mut *guard;
-                    let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, tallies);
+                    let sink = QuantileSink::Tally(tallies);
+                    let out = simulate_chunk(model, chunk, runs_total, runs_table, scratch, sink);
                     (hooks.progress)(out.moments.n);
                     out
                 })
                 .collect()
         });
+        let (pilot_chunk, pilot_counts) = pilot_out.take().unzip();
+        let outputs: Vec<ChunkOutput> = pilot_chunk.into_iter().chain(computed).collect();
+        let batch_len = outputs.len() as u64;
         for out in &outputs {
             if let Some(i) = out.moments.cells.iter().position(|c| !(c.mean.is_finite() && c.m2.is_finite())) {
                 let cells = model.layout.len();
@@ -240,6 +284,9 @@ pub fn run_batch(
                 });
             }
         }
+        if let Some(counts) = pilot_counts {
+            state.sketches.absorb(&counts);
+        }
         let mut rows = String::new();
         for out in outputs {
             tree::push(&mut state.stack, out.chunk, out.moments);
@@ -250,7 +297,7 @@ pub fn run_batch(
             rows.push_str(&out.runs_rows);
             state.next_chunk = out.chunk + 1;
         }
-        window = next_window(window, batch.len() as u64, started.elapsed().as_secs_f64(), threads as u64);
+        window = next_window(window, batch_len, started.elapsed().as_secs_f64(), threads as u64);
         let checkpoint = (hooks.on_window)(&rows)?;
         if checkpoint || state.is_complete() {
             flush(&mut state);
@@ -260,6 +307,22 @@ pub fn run_batch(
         }
     }
     Ok(state)
+}
+
+/// The pilot: chunk 0 of the batch simulated with its written values kept,
+/// and the quantile frame of every statistics cell drawn from them (see
+/// [`crate::stats::sketch`]). Every shard, thread count and machine
+/// computes the same pilot, so the frames, and with them the counts, do not
+/// depend on how the batch is split. Returns the frames, the kept values
+/// (cell after cell) and chunk 0's output.
+pub fn pilot(model: &Model, runs_total: u64, runs_table: bool) -> (Vec<Frame>, Vec<f64>, ChunkOutput) {
+    let per_cell = chunk_runs(0, runs_total).count();
+    let mut values = vec![0.0; timeline::stats_len(model) * per_cell];
+    let mut scratch = Scratch::new(model);
+    let out = simulate_chunk(model, 0, runs_total, runs_table, &mut scratch, QuantileSink::Keep(&mut values));
+    let whole_batch = runs_total <= CHUNK_SIZE;
+    let frames = values.par_chunks(per_cell.max(1)).map(|column| Frame::from_pilot(column, whole_batch)).collect();
+    (frames, values, out)
 }
 
 /// Target wall time of one window of chunks: the longest a Ctrl-C waits.
@@ -295,8 +358,8 @@ mod tests {
         let model = Model::new(&scenario);
         let chunk = 1;
         let mut scratch = Scratch::new(&model);
-        let mut tallies = TallySet::new(model.trajectory_len());
-        let out = simulate_chunk(&model, chunk, runs_total, true, &mut scratch, &mut tallies);
+        let mut tallies = TallySet::new(&vec![Frame::default(); model.trajectory_len()]);
+        let out = simulate_chunk(&model, chunk, runs_total, true, &mut scratch, QuantileSink::Tally(&mut tallies));
 
         let (mut ws, mut trajectory) = (model.workspace(), vec![0.0; model.trajectory_len()]);
         let mut moments = MomentBlock::new(model.trajectory_len());

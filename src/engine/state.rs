@@ -13,10 +13,11 @@ use sha2::{Digest, Sha256};
 use super::timeline::PathCounts;
 use super::tree::Node;
 use crate::stats::moments::{CellMoments, MomentBlock};
-use crate::stats::sketch::{Buckets, Sketch, SketchSet};
+use crate::stats::sketch::{AtomCount, Buckets, Frame, FrameBits, Sketch, SketchSet};
 
-/// Version 02 added the path counts (time-resolved outcomes).
-const MAGIC: &[u8; 8] = b"HSIMST02";
+/// Version 02 added the path counts (time-resolved outcomes), version 03
+/// the quantile frames (centre, scale and atoms of every cell).
+const MAGIC: &[u8; 8] = b"HSIMST03";
 
 /// State of the chunks `chunks.start..next_chunk` of a batch of `runs` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,9 @@ pub struct BatchState {
     pub next_chunk: u64,
     pub stack: Vec<Node>,
     pub sketches: SketchSet,
+    /// Whether the sketches have their frames from the batch's pilot (false
+    /// only for a new batch before its first chunk: see [`crate::engine::pilot`]).
+    pub framed: bool,
     pub postures: Vec<u64>,
     /// Posture, event and first-passage counts over time.
     pub paths: PathCounts,
@@ -41,6 +45,7 @@ impl BatchState {
             chunks,
             stack: Vec::new(),
             sketches: SketchSet::new(cells),
+            framed: false,
             postures: vec![0; postures],
             paths,
         }
@@ -82,15 +87,23 @@ impl BatchState {
                 }
             }
         }
+        put_u64(&mut w, u64::from(self.framed));
         put_u64(&mut w, self.sketches.sketches.len() as u64);
         for s in &self.sketches.sketches {
-            put_u64(&mut w, s.zeros);
-            for b in [&s.positive, &s.negative] {
-                put_u64(&mut w, u64::from(b.offset));
-                put_u64(&mut w, b.counts.len() as u64);
-                for &c in &b.counts {
-                    w.extend_from_slice(&c.to_le_bytes());
-                }
+            let f = s.frame();
+            put_u64(&mut w, f.centre.to_bits());
+            put_u64(&mut w, f.inv_scale.to_bits());
+            put_u64(&mut w, (u64::from(f.kept.0) << 32) | u64::from(f.kept.1));
+            put_u64(&mut w, f.atoms.len() as u64);
+            for (a, c) in f.atoms.iter().zip(&s.atom_counts) {
+                put_u64(&mut w, a.to_bits());
+                put_u64(&mut w, c.equal);
+                put_u64(&mut w, c.below);
+            }
+            put_u64(&mut w, u64::from(s.buckets.offset));
+            put_u64(&mut w, s.buckets.counts.len() as u64);
+            for &c in &s.buckets.counts {
+                w.extend_from_slice(&c.to_le_bytes());
             }
         }
         put_u64(&mut w, self.paths.postures as u64);
@@ -135,18 +148,29 @@ impl BatchState {
             }
             stack.push(Node { level, index, value: MomentBlock { n, cells } });
         }
-        let n_sketches = r.len(8)?;
+        let framed = match r.u64()? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError("bad frame flag".into())),
+        };
+        let n_sketches = r.len(48)?;
         let mut sketches = Vec::with_capacity(n_sketches);
         for _ in 0..n_sketches {
-            let zeros = r.u64()?;
-            let mut sides = [Buckets::default(), Buckets::default()];
-            for side in &mut sides {
-                side.offset = u32::try_from(r.u64()?).map_err(|_| DecodeError("bad bucket offset".into()))?;
-                let len = r.len(4)?;
-                side.counts = (0..len).map(|_| r.u32()).collect::<Result<_, _>>()?;
+            let centre = f64::from_bits(r.u64()?);
+            let inv_scale = f64::from_bits(r.u64()?);
+            let kept = r.u64()?;
+            let kept = ((kept >> 32) as u32, kept as u32);
+            let n_atoms = r.len(24)?;
+            let (mut atoms, mut atom_counts) = (Vec::with_capacity(n_atoms), Vec::with_capacity(n_atoms));
+            for _ in 0..n_atoms {
+                atoms.push(f64::from_bits(r.u64()?));
+                atom_counts.push(AtomCount { equal: r.u64()?, below: r.u64()? });
             }
-            let [positive, negative] = sides;
-            sketches.push(Sketch { zeros, positive, negative });
+            let offset = u32::try_from(r.u64()?).map_err(|_| DecodeError("bad bucket offset".into()))?;
+            let len = r.len(4)?;
+            let counts = (0..len).map(|_| r.u32()).collect::<Result<_, _>>()?;
+            let frame = FrameBits(Frame { centre, inv_scale, atoms, kept });
+            sketches.push(Sketch { frame, atom_counts, buckets: Buckets { offset, counts } });
         }
         let bad = |_| DecodeError("bad path counts".into());
         let n_postures = usize::try_from(r.u64()?).map_err(bad)?;
@@ -161,7 +185,7 @@ impl BatchState {
         if r.pos != body.len() {
             return Err(DecodeError("trailing bytes".into()));
         }
-        Ok(BatchState { runs, chunks, next_chunk, stack, sketches: SketchSet { sketches }, postures, paths })
+        Ok(BatchState { runs, chunks, next_chunk, stack, sketches: SketchSet { sketches }, framed, postures, paths })
     }
 }
 
@@ -201,14 +225,16 @@ impl BatchState {
 }
 
 /// Bytes per statistics cell (one metric at one step) that a batch holds
-/// once: its quantile sketch (a histogram over the range of the cell's
-/// values) and its share of the result tables. Measured on the baseline
-/// with horizons of 2100 to 2300 and 4 to 12 steps a year (3.6 to 3.7 KB),
-/// rounded up.
-pub const STATE_BYTES_PER_CELL: u64 = 4096;
-/// Bytes per cell and worker thread: the worker's quantile tallies and the
-/// moment blocks of the chunks in flight (measured 1.5 to 1.6 KB).
-pub const THREAD_BYTES_PER_CELL: u64 = 1792;
+/// once: its quantile sketch (`u32` counts over the buckets its frame
+/// keeps), the pilot's 256 values while the frames are drawn, and its
+/// share of the result tables. Measured on the baseline with a 2100
+/// horizon (310 steps, 1 thread, 2,000 runs: 308 MB peak, about 10.8 KB a
+/// cell with one thread's tallies), rounded up.
+pub const STATE_BYTES_PER_CELL: u64 = 9216;
+/// Bytes per cell and worker thread: the worker's quantile tallies (one
+/// byte per kept bucket) and the moment blocks of the chunks in flight
+/// (measured 1.7 KB: 1 against 2 threads, baseline, 20,000 runs).
+pub const THREAD_BYTES_PER_CELL: u64 = 2048;
 /// Bytes per cell of one node of the merge tree (four `f64`).
 pub const NODE_BYTES_PER_CELL: u64 = 32;
 /// Memory limit when the machine's memory is unknown.
@@ -313,6 +339,12 @@ mod tests {
         let mut block = MomentBlock::new(3);
         block.add_row(&[1.0, -2.5, 0.0]);
         s.stack.push(Node { level: 1, index: 1, value: block });
+        s.sketches = SketchSet::with_frames(vec![
+            Frame::from_pilot(&[1.0, 1.0, 2.0], false),
+            Frame::default(),
+            Frame::from_pilot(&[0.0, 3.0], true),
+        ]);
+        s.framed = true;
         s.sketches.add_row(&[1.0, -2.5, 0.0]);
         s.postures[2] = 7;
         s.paths.first_exit[7] = 3;
@@ -338,9 +370,9 @@ mod tests {
 
     #[test]
     fn memory_is_estimated_and_bounded() {
-        // The measured case of docs/performance.md: 3325 steps x 90 metrics, 1 thread, 2 chunks.
+        // 3325 steps x 90 metrics, 1 thread, 2 chunks: about 11.4 KB a cell.
         let est = memory_estimate(3325 * 90, 1, 2);
-        assert!((1.6e9..2.0e9).contains(&(est as f64)), "{est}");
+        assert!((3.2e9..3.6e9).contains(&(est as f64)), "{est}");
         assert!(memory_estimate(1000, 2, 1) > memory_estimate(1000, 1, 1));
         assert_eq!(memory_estimate(usize::MAX, 10_000, u64::MAX), u64::MAX);
         assert_eq!(check_memory(68, 90, 2, 4, 8 << 30), Ok(()));
