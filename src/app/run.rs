@@ -432,7 +432,7 @@ pub(super) fn unseal(bytes: &[u8], min_body: usize) -> Result<&[u8], String> {
 
 fn write_checkpoint(dir: &Path, state: &BatchState, rows_len: u64) -> std::io::Result<()> {
     let mut bytes = rows_len.to_le_bytes().to_vec();
-    bytes.extend_from_slice(&state.encode());
+    state.encode_into(&mut bytes);
     write_file(&dir.join("checkpoint.bin"), &seal(bytes))
 }
 

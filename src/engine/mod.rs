@@ -299,7 +299,12 @@ pub fn run_batch(
         }
         window = next_window(window, batch_len, started.elapsed().as_secs_f64(), threads as u64);
         let checkpoint = (hooks.on_window)(&rows)?;
-        if checkpoint || state.is_complete() {
+        // Also flush when the workers' byte counters have carried into
+        // many buckets (long batches): the carries would otherwise grow to
+        // one map entry per bucket. Counts are integers, so when they are
+        // flushed never changes a result.
+        let carried = slots.iter().map(|s| s.lock().map_or(0, |s| s.0.carried_buckets())).sum::<usize>();
+        if checkpoint || state.is_complete() || carried > MAX_CARRIED_BUCKETS {
             flush(&mut state);
         }
         if checkpoint && !state.is_complete() {
@@ -324,6 +329,11 @@ pub fn pilot(model: &Model, runs_total: u64, runs_table: bool) -> (Vec<Frame>, V
     let frames = values.par_chunks(per_cell.max(1)).map(|column| Frame::from_pilot(column, whole_batch)).collect();
     (frames, values, out)
 }
+
+/// Buckets with a pending carry, over all workers, above which the
+/// workers' tallies are flushed into the state after a window (about 4 MB
+/// of carries).
+const MAX_CARRIED_BUCKETS: usize = 1 << 17;
 
 /// Target wall time of one window of chunks: the longest a Ctrl-C waits.
 pub const WINDOW_SECONDS: f64 = 0.5;

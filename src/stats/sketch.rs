@@ -280,7 +280,7 @@ pub struct Buckets {
 
 impl Buckets {
     /// The non-zero span: (offset of the first non-zero bucket, counts up to the last non-zero one).
-    fn trimmed(&self) -> (u32, &[u32]) {
+    pub fn trimmed(&self) -> (u32, &[u32]) {
         match (self.counts.iter().position(|&c| c > 0), self.counts.iter().rposition(|&c| c > 0)) {
             (Some(a), Some(b)) => (self.offset + a as u32, &self.counts[a..=b]),
             _ => (0, &[]),
@@ -710,6 +710,11 @@ impl TallySet {
         for (cell, (t, column)) in self.tallies.iter_mut().zip(values.chunks_exact(count.max(1))).enumerate() {
             t.add_slice(column, &mut self.indices, cell, &mut self.carries);
         }
+    }
+
+    /// Buckets whose byte counter has carried since the last clear.
+    pub fn carried_buckets(&self) -> usize {
+        self.carries.len()
     }
 
     /// Set every count to zero, keeping the allocated ranges.
