@@ -528,6 +528,16 @@ impl ByteBuckets {
 
     /// Add every byte count to `into`.
     fn drain_into(&self, into: &mut Buckets) {
+        // The usual case: the batch's span covers the worker's (both are a
+        // frame's kept buckets), so the counts add slice to slice.
+        let start = self.offset.wrapping_sub(into.offset) as usize;
+        if self.offset >= into.offset && start + self.low.len() <= into.counts.len() {
+            let target = &mut into.counts[start..start + self.low.len()];
+            for (t, &low) in target.iter_mut().zip(&self.low) {
+                *t += u32::from(low);
+            }
+            return;
+        }
         for (i, &low) in self.low.iter().enumerate() {
             if low > 0 {
                 into.add(self.offset + i as u32, u32::from(low));
