@@ -128,6 +128,13 @@ impl BatchState {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<BatchState, DecodeError> {
+        if bytes.len() >= MAGIC.len() && bytes[..6] == MAGIC[..6] && bytes[..MAGIC.len()] != MAGIC[..] {
+            let found = String::from_utf8_lossy(&bytes[..MAGIC.len()]).into_owned();
+            return Err(DecodeError(format!(
+                "state format {found} was written by another version of hedgesim (this version reads {})",
+                String::from_utf8_lossy(MAGIC)
+            )));
+        }
         if bytes.len() < MAGIC.len() + 32 || &bytes[..MAGIC.len()] != MAGIC {
             return Err(DecodeError("not a hedgesim state file (bad header)".into()));
         }
@@ -386,6 +393,10 @@ mod tests {
         bad[20] ^= 1;
         assert!(BatchState::decode(&bad).is_err());
         assert!(BatchState::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut older = bytes.clone();
+        older[..8].copy_from_slice(b"HSIMST02");
+        let e = BatchState::decode(&older).unwrap_err().0;
+        assert!(e.contains("HSIMST02") && e.contains("another version"), "{e}");
     }
 
     #[test]
