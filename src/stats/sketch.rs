@@ -559,6 +559,9 @@ struct Tally {
     /// atom and the one before it (turned into counts below on absorb).
     atom_counts: Vec<AtomCount>,
     buckets: ByteBuckets,
+    /// The bucket of the only atom, when there is exactly one (a cell that
+    /// is often constant: see [`Tally::add_if_all_atom`]).
+    single_atom_bucket: Option<u32>,
 }
 
 impl Tally {
@@ -573,7 +576,36 @@ impl Tally {
                 let (offset, len) = presized(frame);
                 ByteBuckets { offset, low: vec![0; len] }
             },
+            single_atom_bucket: match frame.atoms[..] {
+                [a] => Some(frame.index(a)),
+                _ => None,
+            },
         }
+    }
+
+    /// When every value of the block equals the cell's only atom (the
+    /// pressure of a partner that never coerces, a count still at 0), count
+    /// them all at once and return true; otherwise count nothing. Reads the
+    /// values in place, stopping at the first that differs.
+    fn add_if_all_atom(
+        &mut self,
+        values: impl Iterator<Item = f64>,
+        count: usize,
+        cell: usize,
+        carries: &mut HashMap<u64, u64>,
+    ) -> bool {
+        let Some(bucket) = self.single_atom_bucket else { return false };
+        let atom = self.pair[0];
+        let mut values = values;
+        if !values.all(|x| x == atom) {
+            return false;
+        }
+        self.atom_counts[0].equal += count as u64;
+        let units = self.buckets.add_many(bucket, count as u32);
+        if units > 0 {
+            *carries.entry(carry_key(cell, bucket)).or_insert(0) += u64::from(units);
+        }
+        true
     }
 
     /// Count values of cell `cell` (`indices` is scratch space of the same
@@ -706,6 +738,10 @@ impl TallySet {
         self.column.resize(count, 0.0);
         self.indices.resize(count, 0);
         for (i, t) in self.tallies[first..first + width].iter_mut().enumerate() {
+            let column = (0..count).map(|r| rows[r * width + i]);
+            if t.add_if_all_atom(column, count, first + i, &mut self.carries) {
+                continue;
+            }
             for (r, slot) in self.column.iter_mut().enumerate() {
                 *slot = rows[r * width + i];
             }
