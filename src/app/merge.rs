@@ -272,7 +272,7 @@ fn check_states(shards: &[Shard], model: &Model) -> Vec<String> {
     let frames_differ = shards
         .iter()
         .skip(1)
-        .filter(|shard| !shard.state.sketches.same_frames(&shards[0].state.sketches))
+        .filter(|shard| shard.state.framed && !shard.state.sketches.same_frames(&shards[0].state.sketches))
         .map(|shard| {
             format!(
                 "{}: its quantile frames differ from those of {} (shards of one batch draw them from the same pilot): \

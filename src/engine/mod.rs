@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use crate::model::Model;
 use crate::stats::moments::MomentBlock;
-use crate::stats::sketch::{Frame, TallySet};
+use crate::stats::sketch::{Frame, SketchSet, TallySet};
 pub use state::BatchState;
 use timeline::{PathCounts, Plan, RunTrack};
 
@@ -221,7 +221,7 @@ pub fn run_batch(
     if !state.framed {
         let keep = state.next_chunk == 0 && state.chunks.contains(&0);
         let (frames, values, out) = pool.install(|| pilot(model, runs_total, runs_table && keep));
-        state.sketches = crate::stats::sketch::SketchSet::with_frames(frames);
+        state.sketches = SketchSet::with_frames(frames);
         state.framed = true;
         if keep {
             // Counted now, folded into the state with chunk 0's moments.
@@ -354,7 +354,6 @@ pub fn next_window(window: u64, done: u64, seconds: f64, threads: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
-    use crate::stats::sketch::SketchSet;
 
     /// Runs side by side, folded step by step, give the same moments,
     /// quantile counts, postures and runs table as simulating each run's

@@ -118,9 +118,10 @@ impl Frame {
         // interquartile range, or a sixteenth of it; anchored at the lowest
         // or the highest value with a small core, so that a pile of values
         // against a bound (a pressure near 0, a share near 1) is resolved
-        // relative to its distance from the bound. The frame kept is the
-        // one under which the fewest pairs of pilot values (atoms aside)
-        // share a bucket; ties go to the earlier candidate.
+        // relative to its distance from the bound; on the densest window.
+        // They are tried in this order, and the first under which at most
+        // GOOD_ENOUGH pairs of pilot values (atoms aside) share a bucket is
+        // kept; if none is, the one with the fewest (ties: the earlier).
         let small = |d: f64| if d > 0.0 { d / 64.0 } else { spread / 1024.0 };
         let n = v.len();
         let (dense, dense_width) = densest(&v, n / 16);
@@ -156,7 +157,11 @@ impl Frame {
     /// Bucket of `x`. Monotone: `a <= b` gives `index(a) <= index(b)`.
     #[inline]
     pub fn index(&self, x: f64) -> u32 {
-        bucket_index(x, self.centre, self.inv_scale).clamp(self.kept.0, self.kept.1)
+        self.place().index(x)
+    }
+
+    fn place(&self) -> Place {
+        Place { centre: self.centre, inv_scale: self.inv_scale, kept: self.kept }
     }
 
     /// The values `[lo, hi]` of bucket `index`, ascending.
@@ -238,7 +243,7 @@ fn locate(values: &[f64], frame: Place, pair: [f64; 2], out: &mut [u32]) -> [u64
     let [a0, a1] = pair;
     let mut n = [0u64; 4];
     for (&x, slot) in values.iter().zip(out.iter_mut()) {
-        *slot = bucket_index(x, frame.centre, frame.inv_scale).clamp(frame.kept.0, frame.kept.1);
+        *slot = frame.index(x);
         n[0] += u64::from(x == a0);
         n[1] += u64::from(x < a0);
         n[2] += u64::from(x == a1);
@@ -251,7 +256,7 @@ fn locate(values: &[f64], frame: Place, pair: [f64; 2], out: &mut [u32]) -> [u64
 #[multiversion::multiversion(targets = "simd")]
 fn locate_plain(values: &[f64], frame: Place, out: &mut [u32]) {
     for (&x, slot) in values.iter().zip(out.iter_mut()) {
-        *slot = bucket_index(x, frame.centre, frame.inv_scale).clamp(frame.kept.0, frame.kept.1);
+        *slot = frame.index(x);
     }
 }
 
@@ -261,6 +266,14 @@ struct Place {
     centre: f64,
     inv_scale: f64,
     kept: (u32, u32),
+}
+
+impl Place {
+    /// The bucket of `x`, within the kept ones.
+    #[inline(always)]
+    fn index(&self, x: f64) -> u32 {
+        bucket_index(x, self.centre, self.inv_scale).clamp(self.kept.0, self.kept.1)
+    }
 }
 
 /// The span allocated up front for a frame: its kept buckets, or nothing
@@ -501,20 +514,8 @@ struct ByteBuckets {
 }
 
 impl ByteBuckets {
-    /// Add one to bucket `index`; returns the carry (units of 256), usually 0.
-    #[inline]
-    fn add_one(&mut self, index: u32) -> u32 {
-        let mut i = index.wrapping_sub(self.offset) as usize;
-        if i >= self.low.len() {
-            grow_span(&mut self.offset, &mut self.low, index);
-            i = (index - self.offset) as usize;
-        }
-        let (sum, overflow) = self.low[i].overflowing_add(1);
-        self.low[i] = sum;
-        u32::from(overflow)
-    }
-
-    /// Add `count` to bucket `index`; returns the carry (units of 256).
+    /// Add `count` to bucket `index`, growing the span if needed; returns
+    /// the carry (units of 256), usually 0.
     fn add_many(&mut self, index: u32, count: u32) -> u32 {
         let mut i = index.wrapping_sub(self.offset) as usize;
         if i >= self.low.len() {
@@ -568,7 +569,7 @@ impl Tally {
     fn new(frame: &Frame) -> Self {
         let atom = |i: usize| frame.atoms.get(i).copied().unwrap_or(f64::NAN);
         Self {
-            place: Place { centre: frame.centre, inv_scale: frame.inv_scale, kept: frame.kept },
+            place: frame.place(),
             pair: [atom(0), atom(1)],
             many: if frame.atoms.len() > 2 { frame.atoms.clone() } else { Vec::new() },
             atom_counts: vec![AtomCount::default(); frame.atoms.len()],
@@ -601,10 +602,7 @@ impl Tally {
             return false;
         }
         self.atom_counts[0].equal += count as u64;
-        let units = self.buckets.add_many(bucket, count as u32);
-        if units > 0 {
-            *carries.entry(carry_key(cell, bucket)).or_insert(0) += u64::from(units);
-        }
+        carry(carries, cell, bucket, self.buckets.add_many(bucket, count as u32));
         true
     }
 
@@ -642,10 +640,7 @@ impl Tally {
         // chain of increments of one byte, each waiting for the last.
         if let Some(&first) = indices.first() {
             if indices.iter().all(|&i| i == first) {
-                let units = self.buckets.add_many(first, indices.len() as u32);
-                if units > 0 {
-                    *carries.entry(carry_key(cell, first)).or_insert(0) += u64::from(units);
-                }
+                carry(carries, cell, first, self.buckets.add_many(first, indices.len() as u32));
                 return;
             }
         }
@@ -660,16 +655,12 @@ impl Tally {
                 let Some(byte) = low.get_mut(index.wrapping_sub(offset) as usize) else { break };
                 let (sum, overflow) = byte.overflowing_add(1);
                 *byte = sum;
-                if overflow {
-                    *carries.entry(carry_key(cell, index)).or_insert(0) += 1;
-                }
+                carry(carries, cell, index, u32::from(overflow));
                 done += 1;
             }
             rest = &rest[done..];
             if let Some((&index, tail)) = rest.split_first() {
-                if self.buckets.add_one(index) > 0 {
-                    *carries.entry(carry_key(cell, index)).or_insert(0) += 1;
-                }
+                carry(carries, cell, index, self.buckets.add_many(index, 1));
                 rest = tail;
             }
         }
@@ -693,6 +684,14 @@ impl Tally {
 /// Key of a carried bucket in [`TallySet::carries`].
 fn carry_key(cell: usize, index: u32) -> u64 {
     ((cell as u64) << 32) | u64::from(index)
+}
+
+/// Record `units` (of 256) carried out of bucket `index` of cell `cell`.
+#[inline(always)]
+fn carry(carries: &mut HashMap<u64, u64>, cell: usize, index: u32, units: u32) {
+    if units > 0 {
+        *carries.entry(carry_key(cell, index)).or_insert(0) += u64::from(units);
+    }
 }
 
 /// One [`Tally`] per cell: a worker's quantile counts between flushes,
